@@ -1,0 +1,3 @@
+//! SCIM 2.0 engine: client, RFC 7643 validation, steps.
+
+pub mod schema;

@@ -1,0 +1,1 @@
+//! RFC 7643 response validation.
