@@ -3,8 +3,10 @@
 
 pub mod breaks;
 pub mod scim;
+mod server;
 
 pub use breaks::{BreakInfo, Breaks, UnknownBreak};
+pub use server::{ReferenceApp, SCIM_BASE_PATH};
 
 /// Every break switch the reference app knows, across its parts.
 pub fn catalogue() -> Vec<BreakInfo> {

@@ -1,0 +1,333 @@
+//! The commands behind the CLI. Errors in user input print as diagnostics and map to exit
+//! code 2; everything else goes through the runner and reporters.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::cli::{Cli, Command, CommonRunArgs, DemoArgs, RunArgs};
+use crate::demo::{Breaks, ReferenceApp};
+use crate::diag::Diagnostic;
+use crate::engine::RunContext;
+use crate::exit;
+use crate::http::{ClientSettings, HttpClient};
+use crate::plan::{self, Plan};
+use crate::redact::Redactor;
+use crate::report::{self, terminal::Terminal};
+use crate::run::cleanup::CleanupRegistry;
+use crate::run::select::Selection;
+use crate::run::{self as runner, RunOptions};
+use crate::target::{self, Target};
+
+/// A failure to start: printed to stderr, exit code 2.
+#[derive(Debug)]
+pub enum Invalid {
+    Diagnostic(Diagnostic),
+    Message(String),
+}
+
+impl From<Diagnostic> for Invalid {
+    fn from(d: Diagnostic) -> Self {
+        Self::Diagnostic(d)
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Diagnostic(d) => write!(f, "{d}"),
+            Self::Message(m) => write!(f, "error: {m}"),
+        }
+    }
+}
+
+pub async fn main(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::List { plans } => list(&plans),
+        Command::Validate { plans, target } => validate(&plans, target.as_deref()),
+        Command::Explain { id, plans } => explain(&id, &plans),
+        Command::Demo(args) => demo(args).await,
+        Command::Serve { port, breaks } => serve(port, &breaks).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            exit::INVALID_INPUT
+        }
+    }
+}
+
+fn builtin_plans() -> Result<Vec<Plan>, Invalid> {
+    let names: Vec<String> = plan::builtin::all().into_iter().map(|s| s.name).collect();
+    Ok(plan::resolve_plan_args(&names)?)
+}
+
+fn plans_or_builtin(args: &[String]) -> Result<Vec<Plan>, Invalid> {
+    if args.is_empty() {
+        builtin_plans()
+    } else {
+        Ok(plan::resolve_plan_args(args)?)
+    }
+}
+
+fn list(args: &[String]) -> Result<i32, Invalid> {
+    let plans = plans_or_builtin(args)?;
+    let mut out = std::io::stdout().lock();
+    for p in &plans {
+        let _ = writeln!(out, "{} ({}) — {}", p.id, p.source_name, p.title);
+        for t in &p.tests {
+            let _ = writeln!(
+                out,
+                "  {:<48} {:<12} {}",
+                t.id,
+                t.severity.as_str(),
+                t.title
+            );
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn validate(args: &[String], target: Option<&Path>) -> Result<i32, Invalid> {
+    let plans = plans_or_builtin(args)?;
+    let tests: usize = plans.iter().map(|p| p.tests.len()).sum();
+    println!("ok: {} plans, {tests} tests", plans.len());
+    if let Some(path) = target {
+        let t = target::load_target(path)?;
+        let runnable: Vec<&str> = plans
+            .iter()
+            .filter(|p| p.requires.iter().all(|c| t.has(*c)))
+            .map(|p| p.id.as_str())
+            .collect();
+        println!(
+            "ok: target `{}` ({}); plans it can run: {}",
+            t.name.as_str(),
+            path.display(),
+            if runnable.is_empty() {
+                "none".to_string()
+            } else {
+                runnable.join(", ")
+            }
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn explain(id: &str, extra: &[String]) -> Result<i32, Invalid> {
+    let mut plans = builtin_plans()?;
+    plans.extend(plan::resolve_plan_args(extra)?);
+    let Some(t) = plans
+        .iter()
+        .flat_map(|p| p.tests.iter())
+        .find(|t| t.id == id)
+    else {
+        return Err(Invalid::Message(format!(
+            "no test `{id}` in the built-in plans{}; `oinspect list` shows the ids",
+            if extra.is_empty() {
+                ""
+            } else {
+                " or the given plans"
+            }
+        )));
+    };
+    println!("{} — {}", t.id, t.title);
+    println!("plan:     {} ({})", t.plan_id, t.location);
+    println!("severity: {}", t.severity);
+    println!("spec:     {}", t.spec);
+    println!("\nWhy\n  {}", t.why.replace('\n', "\n  "));
+    if let Some(fix) = &t.fix {
+        println!("\nHow to fix\n  {}", fix.replace('\n', "\n  "));
+    }
+    Ok(exit::OK)
+}
+
+async fn run(args: RunArgs) -> Result<i32, Invalid> {
+    let target = target::load_target(&args.target)?;
+    let plans = if args.plans.is_empty() {
+        let all = builtin_plans()?;
+        all.into_iter()
+            .filter(|p| p.requires.iter().all(|c| target.has(*c)))
+            .collect()
+    } else {
+        let plans = plan::resolve_plan_args(&args.plans)?;
+        for p in &plans {
+            if let Some(missing) = p.requires.iter().find(|c| !target.has(**c)) {
+                return Err(Invalid::Message(format!(
+                    "plan `{}` needs a `{}` section in the target {}",
+                    p.id,
+                    missing.as_str(),
+                    args.target.display()
+                )));
+            }
+        }
+        plans
+    };
+    execute(target, plans, &args.common).await
+}
+
+async fn demo(args: DemoArgs) -> Result<i32, Invalid> {
+    if args.list_breaks {
+        for b in crate::demo::catalogue() {
+            println!("{:<36} {}", b.name, b.summary);
+        }
+        return Ok(exit::OK);
+    }
+    let breaks = Breaks::from_names(&args.breaks).map_err(|e| Invalid::Message(e.to_string()))?;
+    let app = ReferenceApp::start(0, breaks).await.map_err(|e| {
+        Invalid::Message(format!("cannot start the reference app on 127.0.0.1: {e}"))
+    })?;
+    let source = crate::diag::Source::new("demo-target.yaml", app.target_yaml(true));
+    let target = target::load_target_source(&source, Path::new("."))?;
+    let plans = builtin_plans()?
+        .into_iter()
+        .filter(|p| p.requires.iter().all(|c| target.has(*c)))
+        .collect();
+    let code = execute(target, plans, &args.common).await;
+    drop(app);
+    code
+}
+
+async fn serve(port: u16, breaks: &[String]) -> Result<i32, Invalid> {
+    let breaks = Breaks::from_names(breaks).map_err(|e| Invalid::Message(e.to_string()))?;
+    let app = ReferenceApp::start(port, breaks)
+        .await
+        .map_err(|e| Invalid::Message(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+    println!("{}", app.target_yaml(false));
+    eprintln!(
+        "reference app listening on {}; export OINSPECT_DEMO_TOKEN={} and save the YAML above as a target. Ctrl-C stops it.",
+        app.base_url(),
+        app.token
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!(
+        "stopping (SCIM store held {} users, {} groups)",
+        app.scim.user_count(),
+        app.scim.group_count()
+    );
+    Ok(exit::OK)
+}
+
+/// Selection, scheduling, reporting: shared by `run` and `demo`.
+async fn execute(target: Target, plans: Vec<Plan>, common: &CommonRunArgs) -> Result<i32, Invalid> {
+    let selection =
+        Selection::new(&common.only, &common.skip).map_err(|e| Invalid::Message(e.to_string()))?;
+    if !(common.timeout.is_finite() && common.timeout > 0.0) {
+        return Err(Invalid::Message(
+            "--timeout must be a positive number of seconds".into(),
+        ));
+    }
+    let plans: Vec<Plan> = plans
+        .into_iter()
+        .map(|mut p| {
+            p.tests.retain(|t| selection.selects(t));
+            p
+        })
+        .filter(|p| !p.tests.is_empty())
+        .collect();
+
+    let mut warnings = Vec::new();
+    if target.tls.insecure {
+        warnings.push("tls.insecure is set: TLS certificates are NOT verified; results say nothing about the app's TLS".to_string());
+    }
+    let ca_cert_pem = match &target.tls.ca_cert {
+        Some(p) => Some(
+            std::fs::read(p)
+                .map_err(|e| Invalid::Message(format!("tls.ca_cert {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let redactor = Arc::new(Redactor::new(target.secrets()));
+    let client = HttpClient::new(
+        ClientSettings {
+            timeout: Duration::from_secs_f64(target.timeouts.request_secs),
+            ca_cert_pem,
+            insecure: target.tls.insecure,
+            ..ClientSettings::default()
+        },
+        redactor.clone(),
+    )
+    .map_err(|e| Invalid::Message(e.to_string()))?;
+    // Small enough to type back in from a CI log.
+    let seed = common
+        .seed
+        .unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let target_name = redactor.redact(target.name.as_str()).into_owned();
+    let ctx = Arc::new(RunContext {
+        target: Arc::new(target),
+        client,
+        cleanup: Arc::new(CleanupRegistry::default()),
+        seed,
+    });
+    let opts = RunOptions {
+        jobs: usize::from(common.jobs),
+        fail_fast: common.fail_fast,
+        test_timeout: Duration::from_secs_f64(common.timeout),
+    };
+
+    let (interrupt_tx, interrupt_rx) = watch::channel(0u32);
+    let signals = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            interrupt_tx.send_modify(|n| *n += 1);
+        }
+    });
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let color = report::terminal::use_color(common.color);
+    let terminal = tokio::spawn(async move {
+        let mut term = Terminal::new(color);
+        while let Some(event) = events_rx.recv().await {
+            term.handle(&event);
+        }
+        term
+    });
+    let report = runner::run(
+        ctx,
+        &plans,
+        &opts,
+        target_name,
+        warnings,
+        events_tx,
+        interrupt_rx,
+    )
+    .await;
+    signals.abort();
+    let code = exit::for_report(&report);
+    let mut term = terminal
+        .await
+        .map_err(|e| Invalid::Message(format!("internal error in the terminal reporter: {e}")))?;
+    term.finish(&report, code);
+    write_reports(&report, code, common);
+    Ok(code)
+}
+
+/// Report files are written whatever the outcome; a file that cannot be written is said
+/// on stderr but does not change the verdict (the terminal report stands).
+fn write_reports(report: &runner::RunReport, code: i32, common: &CommonRunArgs) {
+    if let Some(path) = &common.junit {
+        match report::junit::render(report) {
+            Ok(xml) => save(path, xml.as_bytes(), "JUnit report"),
+            Err(e) => eprintln!("error: cannot render the JUnit report: {e}"),
+        }
+    }
+    if let Some(path) = &common.json {
+        match report::json::render(report, code) {
+            Ok(json) => save(path, json.as_bytes(), "JSON report"),
+            Err(e) => eprintln!("error: cannot render the JSON report: {e}"),
+        }
+    }
+    if let Some(dir) = &common.artifacts {
+        if let Err(e) = report::artifacts::write(report, dir) {
+            eprintln!("error: cannot write artifacts to {}: {e}", dir.display());
+        }
+    }
+}
+
+fn save(path: &Path, bytes: &[u8], what: &str) {
+    if let Err(e) = report::write_atomically(path, bytes) {
+        eprintln!("error: cannot write the {what} to {}: {e}", path.display());
+    }
+}

@@ -1,0 +1,82 @@
+//! Starts the reference app on 127.0.0.1 and describes it as a target.
+
+use std::net::SocketAddr;
+
+use rand::Rng;
+use tokio::sync::oneshot;
+
+use super::Breaks;
+use super::scim::{ScimConfig, ScimServer};
+
+/// Where the reference SCIM server lives below the app's root.
+pub const SCIM_BASE_PATH: &str = "/scim/v2";
+
+/// A running reference app. Dropping it stops the server.
+pub struct ReferenceApp {
+    pub addr: SocketAddr,
+    /// A fresh token per start: even a demo never reuses a credential.
+    pub token: String,
+    pub scim: ScimServer,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl ReferenceApp {
+    /// Binds 127.0.0.1:`port` (0 picks a free port) and serves until dropped.
+    pub async fn start(port: u16, breaks: Breaks) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let token = format!("demo-{:032x}", rand::rng().random::<u128>());
+        let scim = ScimServer::new(ScimConfig {
+            bearer_token: token.clone(),
+            breaks,
+            base_path: SCIM_BASE_PATH.to_string(),
+            rate_limit: None,
+        });
+        let router = axum::Router::new().nest(SCIM_BASE_PATH, scim.router());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            addr,
+            token,
+            scim,
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A target file for this app. With `inline_token` the token is written into the file
+    /// (for the in-process demo); otherwise it is read from `OINSPECT_DEMO_TOKEN`, as a
+    /// real target should read its secrets.
+    pub fn target_yaml(&self, inline_token: bool) -> String {
+        let token = if inline_token {
+            format!("\"{}\"", self.token)
+        } else {
+            "\"${env:OINSPECT_DEMO_TOKEN}\"".to_string()
+        };
+        format!(
+            "# Target for the oinspect reference app at {base}\n\
+             name: oinspect reference app\n\
+             scim:\n  base_url: {base}{SCIM_BASE_PATH}\n  auth:\n    bearer: {token}\n\
+             users:\n  primary: {{ email: ada@example.test, given_name: Ada, family_name: Lovelace }}\n\
+             timeouts:\n  request_secs: 5\n",
+            base = self.base_url(),
+        )
+    }
+}
+
+impl Drop for ReferenceApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Runs one test's steps against the target and judges the responses. Returns data; never
+//! prints.
+
+mod expect;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::http::{Exchange, HttpClient, HttpRequest, HttpResponse};
+use crate::plan::model::AuthOverride;
+use crate::plan::{Action, CaptureFrom, RequestSpec, Step, TestCase};
+use crate::run::cleanup::{CleanupAction, CleanupRegistry};
+use crate::run::outcome::{Finding, Outcome, TestResult};
+use crate::run::scope::{Scope, test_rng};
+use crate::scim::client as scim;
+use crate::target::Target;
+use crate::template::{Placeholder, Template};
+
+pub use expect::short;
+
+/// What every test of a run shares.
+pub struct RunContext {
+    pub target: Arc<Target>,
+    pub client: HttpClient,
+    pub cleanup: Arc<CleanupRegistry>,
+    pub seed: u64,
+}
+
+/// How a test ended, before it becomes a [`TestResult`].
+struct Ending {
+    outcome: Outcome,
+    message: String,
+    findings: Vec<Finding>,
+}
+
+impl Ending {
+    fn pass() -> Self {
+        Self {
+            outcome: Outcome::Pass,
+            message: String::new(),
+            findings: Vec::new(),
+        }
+    }
+    fn error(message: String) -> Self {
+        Self {
+            outcome: Outcome::Error,
+            message,
+            findings: Vec::new(),
+        }
+    }
+    fn skip(message: String) -> Self {
+        Self {
+            outcome: Outcome::Skip,
+            message,
+            findings: Vec::new(),
+        }
+    }
+}
+
+/// Runs `test`. `names` carries vars and captures along a sequence: the test reads the
+/// earlier tests' values and adds its own.
+pub async fn run_test(
+    ctx: &RunContext,
+    test: &TestCase,
+    names: &mut BTreeMap<String, String>,
+) -> TestResult {
+    let started = Instant::now();
+    let mut evidence = Vec::new();
+    let mut scope = Scope {
+        seed: ctx.seed,
+        target: ctx.target.clone(),
+        names: std::mem::take(names),
+        rng: test_rng(ctx.seed, &test.id),
+    };
+    let ending = run_steps(ctx, test, &mut scope, &mut evidence).await;
+    *names = scope.names;
+    TestResult {
+        id: test.id.clone(),
+        plan: test.plan_id.clone(),
+        title: test.title.clone(),
+        severity: test.severity,
+        outcome: ending.outcome,
+        message: ending.message,
+        findings: ending.findings,
+        evidence,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        spec: test.spec.clone(),
+        why: test.why.clone(),
+        fix: test.fix.clone(),
+        location: test.location.clone(),
+    }
+}
+
+async fn run_steps(
+    ctx: &RunContext,
+    test: &TestCase,
+    scope: &mut Scope,
+    evidence: &mut Vec<Exchange>,
+) -> Ending {
+    for (name, template) in &test.vars {
+        match template.render(scope) {
+            Ok(v) => {
+                scope.names.insert(name.clone(), v);
+            }
+            Err(p) => return missing(test, &p),
+        }
+    }
+    for (index, step) in test.steps.iter().enumerate() {
+        let number = index + 1;
+        let request = match build_request(ctx, step, scope) {
+            Ok(r) => r,
+            Err(BuildError::Missing(p)) => return missing(test, &p),
+            Err(BuildError::Invalid(m)) => {
+                return Ending::error(format!("step {number} ({}): {m}", step.location));
+            }
+        };
+        let method = request.method.clone();
+        let url = request.url.clone();
+        let (exchange, result) = ctx.client.send(request).await;
+        evidence.push(exchange);
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => return Ending::error(format!("step {number}: {e}")),
+        };
+        if matches!(step.action, Action::Scim(_)) {
+            track_scim_resources(ctx, &method, &url, &response);
+        }
+        let findings = match expect::judge(&step.expect, &response, scope, number, &step.location) {
+            Ok(f) => f,
+            Err(m) => return Ending::error(format!("step {number}: {m}")),
+        };
+        if !findings.is_empty() {
+            let message = format!(
+                "{} {} -> {}: {}",
+                method,
+                url.path(),
+                response.status,
+                findings[0]
+            );
+            let message = if findings.len() > 1 {
+                format!("{message} (and {} more)", findings.len() - 1)
+            } else {
+                message
+            };
+            return Ending {
+                outcome: Outcome::Fail,
+                message: ctx.client.redactor().redact(&message).into_owned(),
+                findings,
+            };
+        }
+        if let Err(finding) = capture(step, &response, scope, number) {
+            return Ending {
+                outcome: Outcome::Fail,
+                message: finding.to_string(),
+                findings: vec![finding],
+            };
+        }
+    }
+    Ending::pass()
+}
+
+fn missing(test: &TestCase, placeholder: &Placeholder) -> Ending {
+    match (placeholder, &test.sequence) {
+        (Placeholder::Name(n), Some(seq)) => Ending::skip(format!(
+            "needs `{{{{{n}}}}}`, which no earlier test in sequence `{seq}` captured (did it fail?)"
+        )),
+        (Placeholder::User { name, field }, _) => Ending::skip(format!(
+            "the target has no `users.{name}.{field}`; add it to run this test"
+        )),
+        _ => Ending::error(format!(
+            "no value for `{{{{{placeholder}}}}}` ({})",
+            test.location
+        )),
+    }
+}
+
+enum BuildError {
+    Missing(Placeholder),
+    Invalid(String),
+}
+
+impl From<Placeholder> for BuildError {
+    fn from(p: Placeholder) -> Self {
+        Self::Missing(p)
+    }
+}
+
+fn build_request(
+    ctx: &RunContext,
+    step: &Step,
+    scope: &mut Scope,
+) -> Result<HttpRequest, BuildError> {
+    let (spec, is_scim) = match &step.action {
+        Action::Scim(r) => (r, true),
+        Action::Http(r) => (r, false),
+    };
+    let path = spec.path.render(scope)?;
+    let mut url = if is_scim {
+        let scim_target = ctx
+            .target
+            .scim
+            .as_ref()
+            .ok_or_else(|| BuildError::Invalid("the target has no `scim` section".into()))?;
+        scim::url_for(scim_target, &path).map_err(BuildError::Invalid)?
+    } else {
+        url::Url::parse(&path)
+            .map_err(|e| BuildError::Invalid(format!("`{path}` is not an absolute URL: {e}")))?
+    };
+    if !spec.query.is_empty() {
+        let rendered = render_pairs(&spec.query, scope)?;
+        url.query_pairs_mut().extend_pairs(rendered);
+    }
+    let mut headers = vec![(
+        "Accept".to_string(),
+        format!("{}, application/json", scim::SCIM_MEDIA_TYPE),
+    )];
+    if let Some(auth) = authorization(ctx, spec, is_scim, scope)? {
+        headers.push(("Authorization".into(), auth));
+    }
+    let body = body_of(spec, scope)?;
+    if body.is_some() {
+        let default = if is_scim {
+            scim::SCIM_MEDIA_TYPE
+        } else {
+            "application/json"
+        };
+        headers.push((
+            "Content-Type".into(),
+            spec.content_type
+                .clone()
+                .unwrap_or_else(|| default.to_string()),
+        ));
+    }
+    for (k, v) in render_pairs(&spec.headers, scope)? {
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
+        headers.push((k, v));
+    }
+    Ok(HttpRequest {
+        method: spec.method.as_str().to_string(),
+        url,
+        headers,
+        body,
+    })
+}
+
+fn render_pairs(
+    map: &BTreeMap<String, Template>,
+    scope: &mut Scope,
+) -> Result<Vec<(String, String)>, Placeholder> {
+    map.iter()
+        .map(|(k, v)| Ok((k.clone(), v.render(scope)?)))
+        .collect()
+}
+
+fn authorization(
+    ctx: &RunContext,
+    spec: &RequestSpec,
+    is_scim: bool,
+    scope: &mut Scope,
+) -> Result<Option<String>, BuildError> {
+    match &spec.auth {
+        Some(AuthOverride::None) => Ok(None),
+        Some(AuthOverride::Bearer(t)) => Ok(Some(format!("Bearer {}", t.render(scope)?))),
+        None if is_scim => Ok(ctx.target.scim.as_ref().and_then(scim::authorization)),
+        None => Ok(None),
+    }
+}
+
+fn body_of(spec: &RequestSpec, scope: &mut Scope) -> Result<Option<Vec<u8>>, BuildError> {
+    if let Some(json) = &spec.json {
+        let rendered = expect::render_json(json, scope).map_err(BuildError::Invalid)?;
+        return serde_json::to_vec(&rendered)
+            .map(Some)
+            .map_err(|e| BuildError::Invalid(e.to_string()));
+    }
+    match &spec.body {
+        Some(t) => Ok(Some(t.render(scope)?.into_bytes())),
+        None => Ok(None),
+    }
+}
+
+/// Registers what a SCIM POST created (for cleanup) and forgets what a DELETE removed.
+fn track_scim_resources(ctx: &RunContext, method: &str, url: &url::Url, resp: &HttpResponse) {
+    if method == "DELETE" && (200..300).contains(&resp.status) {
+        ctx.cleanup.forget(url);
+        return;
+    }
+    let Ok(body) = resp.json() else { return };
+    let Some((delete_url, description)) = scim::created_resource(url, method, resp.status, &body)
+    else {
+        return;
+    };
+    let mut headers = Vec::new();
+    if let Some(auth) = ctx.target.scim.as_ref().and_then(scim::authorization) {
+        headers.push(("Authorization".to_string(), auth));
+    }
+    ctx.cleanup.register(CleanupAction {
+        description,
+        request: HttpRequest {
+            method: "DELETE".into(),
+            url: delete_url,
+            headers,
+            body: None,
+        },
+    });
+}
+
+fn capture(
+    step: &Step,
+    resp: &HttpResponse,
+    scope: &mut Scope,
+    number: usize,
+) -> Result<(), Finding> {
+    for c in &step.captures {
+        let (value, subject) = match &c.from {
+            CaptureFrom::Header(name) => (
+                resp.header(name).map(str::to_string),
+                format!("header {name}"),
+            ),
+            CaptureFrom::Json(path, text) => {
+                let value = resp.json().ok().and_then(|body| {
+                    path.query(&body).first().map(|v| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                });
+                (value, text.clone())
+            }
+        };
+        match value {
+            Some(v) => {
+                scope.names.insert(c.name.clone(), v);
+            }
+            None => {
+                return Err(Finding {
+                    step: number,
+                    subject,
+                    expected: format!("a value to capture as `{}`", c.name),
+                    actual: "nothing".into(),
+                    location: step.location.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! The plan language: what a YAML plan says, as types. Unknown keys are errors everywhere,
+//! because a misspelt assertion that is silently ignored makes a broken app pass.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::severity::Severity;
+use crate::template::Template;
+
+/// What a plan needs the target to describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    Scim,
+    Saml,
+}
+
+impl Capability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scim => "scim",
+            Self::Saml => "saml",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    /// Stable plan id, used as the JUnit testsuite name and the JUnit classname.
+    pub plan: Spanned<String>,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Target sections the plan needs; a plan whose needs the target lacks is not run by
+    /// default.
+    #[serde(default)]
+    pub requires: Vec<Capability>,
+    pub tests: Vec<TestSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSpec {
+    /// Stable dotted id (`scim.users.create`): CI history and `--only` depend on it.
+    pub id: Spanned<String>,
+    pub title: String,
+    pub severity: Severity,
+    /// Why the check exists: what breaks for the vendor's customers if it fails.
+    pub why: String,
+    /// Spec or vendor reference (`RFC 7644 §3.3`, `Okta SCIM spec S3`).
+    pub spec: String,
+    /// How to fix a failure, for `explain` and failure reports.
+    #[serde(default)]
+    pub fix: Option<String>,
+    /// Tests sharing a sequence name run one after another in file order and share vars
+    /// and captures (a lifecycle: create, update, deactivate).
+    #[serde(default)]
+    pub sequence: Option<String>,
+    /// Values rendered once when the test starts, available as `{{name}}` in its steps.
+    #[serde(default)]
+    pub vars: BTreeMap<String, Template>,
+    pub steps: Vec<Spanned<StepSpec>>,
+}
+
+/// One step: exactly one action key (`scim`, `http`), then what to expect and capture.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// A request to the target's SCIM service (base URL and auth from the target).
+    #[serde(default)]
+    pub scim: Option<RequestSpec>,
+    /// A request to any URL (absolute, after interpolation); no target auth is added.
+    #[serde(default)]
+    pub http: Option<RequestSpec>,
+    #[serde(default)]
+    pub expect: Expect,
+    /// `name: "$.json.path"` or `name: "header:Name"`.
+    #[serde(default)]
+    pub capture: BTreeMap<String, Template>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    #[serde(default = "default_method")]
+    pub method: Method,
+    /// Path below the service's base URL (`scim`) or a full URL (`http`).
+    pub path: Template,
+    #[serde(default)]
+    pub query: BTreeMap<String, Template>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Template>,
+    /// A JSON body; strings in it are templates.
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    /// A raw body (for malformed-input checks).
+    #[serde(default)]
+    pub body: Option<Template>,
+    /// Overrides the body's content type (`application/json` as Okta sends on create).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Replaces the target's credentials for this request (negative auth checks).
+    #[serde(default)]
+    pub auth: Option<AuthOverride>,
+}
+
+fn default_method() -> Method {
+    Method::Get
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Head => "HEAD",
+            Self::Options => "OPTIONS",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AuthOverride {
+    /// Send no credentials.
+    None,
+    /// Send `Authorization: Bearer <token>` with this (wrong) token.
+    Bearer(Template),
+}
+
+/// Expected status: one code or any of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum StatusExpect {
+    One(u16),
+    AnyOf(Vec<u16>),
+}
+
+impl StatusExpect {
+    pub fn matches(&self, status: u16) -> bool {
+        match self {
+            Self::One(s) => *s == status,
+            Self::AnyOf(list) => list.contains(&status),
+        }
+    }
+}
+
+impl std::fmt::Display for StatusExpect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::One(s) => write!(f, "{s}"),
+            Self::AnyOf(list) => {
+                let list: Vec<String> = list.iter().map(u16::to_string).collect();
+                write!(f, "one of {}", list.join(", "))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub status: Option<StatusExpect>,
+    /// Header name → expected value; `~` (null) means "present, any value".
+    #[serde(default)]
+    pub headers: BTreeMap<String, Option<Template>>,
+    /// Media type of the response (parameters such as charset ignored).
+    #[serde(default)]
+    pub content_type: Option<Vec<String>>,
+    /// JSONPath assertions on the response body.
+    #[serde(default)]
+    pub json: Vec<JsonAssertion>,
+    /// The body must contain each string.
+    #[serde(default)]
+    pub body_contains: Vec<Template>,
+}
+
+/// One assertion on the value(s) a JSONPath selects. Exactly one check per assertion keeps
+/// failure messages unambiguous.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonAssertion {
+    pub path: String,
+    #[serde(default)]
+    pub equals: Option<serde_json::Value>,
+    #[serde(default)]
+    pub equals_ignore_case: Option<Template>,
+    #[serde(default)]
+    pub not_equals: Option<serde_json::Value>,
+    #[serde(default)]
+    pub exists: Option<bool>,
+    #[serde(default, rename = "type")]
+    pub json_type: Option<JsonType>,
+    #[serde(default)]
+    pub length: Option<usize>,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub contains: Option<serde_json::Value>,
+    #[serde(default)]
+    pub one_of: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+    Null,
+}
+
+impl JsonType {
+    pub fn matches(self, v: &serde_json::Value) -> bool {
+        use serde_json::Value as V;
+        match self {
+            Self::String => v.is_string(),
+            Self::Integer => v.is_i64() || v.is_u64(),
+            Self::Number => v.is_number(),
+            Self::Boolean => v.is_boolean(),
+            Self::Array => v.is_array(),
+            Self::Object => v.is_object(),
+            Self::Null => matches!(v, V::Null),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Integer => "integer",
+            Self::Number => "number",
+            Self::Boolean => "boolean",
+            Self::Array => "array",
+            Self::Object => "object",
+            Self::Null => "null",
+        }
+    }
+}

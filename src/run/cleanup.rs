@@ -1,0 +1,87 @@
+//! Everything a run creates in the vendor's tenant is registered here when it is created
+//! and deleted at the end of the run: after failures, errors and Ctrl-C too.
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::http::{HttpClient, HttpRequest};
+
+#[derive(Debug, Clone)]
+pub struct CleanupAction {
+    /// What is removed, for reports: `SCIM User 2819c223 (oinspect-42-ada@example.test)`.
+    pub description: String,
+    /// The request that removes it (a DELETE with the target's credentials).
+    pub request: HttpRequest,
+}
+
+#[derive(Debug, Default)]
+pub struct CleanupRegistry {
+    pending: Mutex<Vec<CleanupAction>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CleanupReport {
+    /// Removed resources.
+    pub removed: Vec<String>,
+    /// Resources that could not be removed, with the reason: the vendor must delete them.
+    pub left_behind: Vec<LeftBehind>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeftBehind {
+    pub resource: String,
+    pub reason: String,
+}
+
+impl CleanupRegistry {
+    pub fn register(&self, action: CleanupAction) {
+        self.lock().push(action);
+    }
+
+    /// Forgets the action for `url` (the test deleted the resource itself).
+    pub fn forget(&self, url: &url::Url) {
+        self.lock().retain(|a| &a.request.url != url);
+    }
+
+    pub fn pending(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// What is still registered, for a report when cleanup itself is aborted.
+    pub fn descriptions(&self) -> Vec<String> {
+        self.lock().iter().map(|a| a.description.clone()).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<CleanupAction>> {
+        // A panic while holding this lock is a bug elsewhere; the list itself stays
+        // consistent (push/retain), so keep cleaning up rather than propagate the poison.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs every action, newest first (groups before the users in them). 404 and 410
+    /// count as removed: something else already deleted it.
+    pub async fn run(&self, client: &HttpClient) -> CleanupReport {
+        let mut report = CleanupReport::default();
+        loop {
+            let Some(action) = self.lock().pop() else {
+                break;
+            };
+            let (_, result) = client.send(action.request.clone()).await;
+            match result {
+                Ok(r) if (200..300).contains(&r.status) || r.status == 404 || r.status == 410 => {
+                    report.removed.push(action.description);
+                }
+                Ok(r) => report.left_behind.push(LeftBehind {
+                    resource: action.description,
+                    reason: format!("DELETE answered HTTP {}", r.status),
+                }),
+                Err(e) => report.left_behind.push(LeftBehind {
+                    resource: action.description,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        report
+    }
+}

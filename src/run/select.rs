@@ -1,0 +1,65 @@
+//! `--only` / `--skip`: glob patterns over test ids and plan ids.
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::plan::TestCase;
+
+#[derive(Debug, Clone)]
+pub struct Selection {
+    only: Option<GlobSet>,
+    skip: Option<GlobSet>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid pattern `{pattern}`: {reason}")]
+pub struct PatternError {
+    pub pattern: String,
+    pub reason: String,
+}
+
+impl Selection {
+    pub fn new(only: &[String], skip: &[String]) -> Result<Self, PatternError> {
+        Ok(Self {
+            only: build(only)?,
+            skip: build(skip)?,
+        })
+    }
+
+    pub fn all() -> Self {
+        Self {
+            only: None,
+            skip: None,
+        }
+    }
+
+    /// A test is selected when it matches an `--only` pattern (if any) and no `--skip`
+    /// pattern. A pattern matches the test id or its plan id.
+    pub fn selects(&self, test: &TestCase) -> bool {
+        let hit = |set: &GlobSet| set.is_match(&test.id) || set.is_match(&test.plan_id);
+        self.only.as_ref().is_none_or(hit) && !self.skip.as_ref().is_some_and(hit)
+    }
+}
+
+fn build(patterns: &[String]) -> Result<Option<GlobSet>, PatternError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        // Ids are dotted, not paths: `*` should cross dots, as people expect from
+        // `--only 'scim.users.*'` matching `scim.users.create.location`.
+        let glob = globset::GlobBuilder::new(p)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| PatternError {
+                pattern: p.clone(),
+                reason: e.kind().to_string(),
+            })?;
+        b.add(glob);
+    }
+    let _: Option<Glob> = None;
+    b.build().map(Some).map_err(|e| PatternError {
+        pattern: patterns.join(" "),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,349 @@
+//! The vendor app under test, as the user describes it in a target YAML file. Separate from
+//! plans: one plan runs against many targets (staging, production, the reference app).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::diag::{Diagnostic, Source};
+use crate::plan::Capability;
+use crate::template::{EnvText, Secret};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub name: EnvText,
+    #[serde(default)]
+    pub saml: Option<SamlTarget>,
+    #[serde(default)]
+    pub idp: Option<IdpTarget>,
+    #[serde(default)]
+    pub scim: Option<ScimTarget>,
+    /// Test users by role name (`primary`, `victim`, ...), available as `{{users.NAME.*}}`.
+    #[serde(default)]
+    pub users: BTreeMap<String, TestUser>,
+    #[serde(default)]
+    pub tls: TlsSettings,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlTarget {
+    #[serde(default)]
+    pub entity_id: Option<EnvText>,
+    #[serde(default)]
+    pub acs_url: Option<HttpUrl>,
+    /// Where a browser starts an SP-initiated login.
+    #[serde(default)]
+    pub login_url: Option<HttpUrl>,
+    /// SP metadata: a URL or a file path.
+    #[serde(default)]
+    pub sp_metadata: Option<EnvText>,
+    #[serde(default)]
+    pub session_check: Option<SessionCheck>,
+    #[serde(default)]
+    pub requires_signed: Option<RequiresSigned>,
+}
+
+/// How oinspect tells who (if anyone) is logged in after posting a Response.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCheck {
+    pub url: HttpUrl,
+    #[serde(default = "default_session_status")]
+    pub status: u16,
+    #[serde(default)]
+    pub body_contains: Option<EnvText>,
+    /// JSONPath into the body whose value must equal the user's identity exactly.
+    #[serde(default)]
+    pub json_path: Option<String>,
+}
+
+fn default_session_status() -> u16 {
+    200
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequiresSigned {
+    Assertion,
+    Response,
+    Both,
+    Either,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpTarget {
+    #[serde(default)]
+    pub entity_id: Option<EnvText>,
+    /// The SSO URL the SP was configured with; oinspect intercepts requests to it and never
+    /// sends them.
+    #[serde(default)]
+    pub sso_url: Option<HttpUrl>,
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimTarget {
+    pub base_url: HttpUrl,
+    #[serde(default)]
+    pub auth: ScimAuth,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimAuth {
+    /// `Authorization: Bearer <token>`.
+    #[serde(default)]
+    pub bearer: Option<Secret>,
+    /// `Authorization: <token>` as Okta's "HTTP Header" auth mode sends it.
+    #[serde(default)]
+    pub header_token: Option<Secret>,
+    #[serde(default)]
+    pub basic: Option<BasicAuth>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: EnvText,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestUser {
+    pub email: EnvText,
+    #[serde(default)]
+    pub given_name: Option<EnvText>,
+    #[serde(default)]
+    pub family_name: Option<EnvText>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// A PEM bundle of extra trusted CAs (private PKI).
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+    /// Skip certificate verification. Every report says so when set.
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    #[serde(default = "default_request_secs")]
+    pub request_secs: f64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            request_secs: default_request_secs(),
+        }
+    }
+}
+
+fn default_request_secs() -> f64 {
+    10.0
+}
+
+/// An absolute http(s) URL, checked while parsing so a typo points at its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(pub url::Url);
+
+impl<'de> Deserialize<'de> for HttpUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = EnvText::deserialize(deserializer)?;
+        let url = url::Url::parse(text.as_str()).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid URL `{}`: {e}; expected an absolute http:// or https:// URL",
+                text.as_str()
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(serde::de::Error::custom(format!(
+                "invalid URL `{}`: expected an absolute http:// or https:// URL",
+                text.as_str()
+            )));
+        }
+        Ok(Self(url))
+    }
+}
+
+impl HttpUrl {
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl Target {
+    /// Whether the target describes what `capability` needs.
+    pub fn has(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::Scim => self.scim.is_some(),
+            Capability::Saml => self.saml.is_some(),
+        }
+    }
+
+    /// Every secret value, for the redactor.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(scim) = &self.scim {
+            let auth = &scim.auth;
+            for s in [&auth.bearer, &auth.header_token].into_iter().flatten() {
+                out.push(s.expose().to_string());
+            }
+            if let Some(basic) = &auth.basic {
+                out.push(basic.password.expose().to_string());
+                // The Basic header carries base64("user:pass"), which is as good as the password.
+                use base64::Engine;
+                let pair = format!("{}:{}", basic.username.as_str(), basic.password.expose());
+                out.push(base64::engine::general_purpose::STANDARD.encode(pair));
+            }
+        }
+        out.retain(|s| !s.is_empty());
+        out
+    }
+}
+
+/// Loads and checks a target file. Relative paths in it are relative to the file.
+pub fn load_target(path: &Path) -> Result<Target, Diagnostic> {
+    let source = crate::yaml::read_source(path)?;
+    let base = path.parent().unwrap_or_else(|| Path::new("."));
+    load_target_source(&source, base)
+}
+
+pub fn load_target_source(source: &Source, base: &Path) -> Result<Target, Diagnostic> {
+    let mut target: Target = crate::yaml::parse(source)?;
+    if let Some(scim) = &target.scim {
+        let a = &scim.auth;
+        let given = [
+            a.bearer.is_some(),
+            a.header_token.is_some(),
+            a.basic.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if given > 1 {
+            return Err(Diagnostic::file(
+                &source.name,
+                "scim.auth: give one of `bearer`, `header_token`, `basic`",
+            ));
+        }
+    }
+    if target.timeouts.request_secs <= 0.0 || !target.timeouts.request_secs.is_finite() {
+        return Err(Diagnostic::file(
+            &source.name,
+            "timeouts.request_secs must be a positive number of seconds",
+        ));
+    }
+    let resolve = |p: &mut PathBuf, key: &str| -> Result<(), Diagnostic> {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+        if !p.is_file() {
+            return Err(Diagnostic::file(
+                &source.name,
+                format!("{key}: file `{}` does not exist", p.display()),
+            ));
+        }
+        Ok(())
+    };
+    if let Some(idp) = &mut target.idp {
+        if let Some(k) = &mut idp.key {
+            resolve(k, "idp.key")?;
+        }
+        if let Some(c) = &mut idp.cert {
+            resolve(c, "idp.cert")?;
+        }
+    }
+    if let Some(ca) = &mut target.tls.ca_cert {
+        resolve(ca, "tls.ca_cert")?;
+    }
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Target, Diagnostic> {
+        load_target_source(&Source::new("t.yaml", text), Path::new("."))
+    }
+
+    #[test]
+    fn accepts_every_documented_key() {
+        let t = load(
+            r#"
+name: Acme
+saml:
+  entity_id: https://acme.example/saml
+  acs_url: https://acme.example/saml/acs
+  login_url: https://acme.example/login
+  sp_metadata: https://acme.example/saml/metadata
+  session_check: { url: https://acme.example/me, status: 200, body_contains: ada, json_path: "$.email" }
+  requires_signed: both
+idp: { entity_id: "http://idp", sso_url: "https://idp.oinspect.test/sso" }
+scim:
+  base_url: https://acme.example/scim/v2
+  auth: { basic: { username: u, password: "${env:OINSPECT_UNSET_PW:-pw}" } }
+users:
+  primary: { email: ada@acme.example, given_name: Ada, family_name: Lovelace }
+tls: { insecure: true }
+timeouts: { request_secs: 5 }
+"#,
+        )
+        .unwrap();
+        assert_eq!(t.saml.unwrap().requires_signed, Some(RequiresSigned::Both));
+        assert!(t.tls.insecure);
+        let secrets = t_secrets(&t.scim);
+        assert!(secrets.contains(&"pw".to_string()));
+        assert!(secrets.contains(&"dTpwdw==".to_string()), "base64 of u:pw");
+    }
+
+    fn t_secrets(scim: &Option<ScimTarget>) -> Vec<String> {
+        let t = Target {
+            name: EnvText("x".into()),
+            saml: None,
+            idp: None,
+            scim: scim.clone(),
+            users: BTreeMap::new(),
+            tls: TlsSettings::default(),
+            timeouts: Timeouts::default(),
+        };
+        t.secrets()
+    }
+
+    #[test]
+    fn bad_url_points_at_it() {
+        let d = load("name: x\nscim:\n  base_url: not a url\n").unwrap_err();
+        assert_eq!(d.location(), "t.yaml:3:13");
+        assert!(d.message.contains("invalid URL"), "{}", d.message);
+    }
+
+    #[test]
+    fn unset_secret_is_named() {
+        let d = load("name: x\nscim:\n  base_url: http://h\n  auth: { bearer: \"${env:OINSPECT_SURELY_UNSET}\" }\n")
+            .unwrap_err();
+        assert!(d.message.contains("OINSPECT_SURELY_UNSET"), "{}", d.message);
+        assert_eq!(d.position.map(|p| p.line), Some(4));
+    }
+
+    #[test]
+    fn missing_key_file() {
+        let d = load("name: x\nidp: { key: /nonexistent/k.pem }\n").unwrap_err();
+        assert!(d.message.contains("idp.key"), "{}", d.message);
+    }
+}
