@@ -192,7 +192,35 @@ fn is_identifier(s: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Literal(String),
-    Placeholder(Placeholder),
+    Placeholder(Placeholder, Option<Transform>),
+}
+
+/// `{{name | upper}}`: a change applied to the value, for checks such as "the filter
+/// ignores case" that need the same value in another case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    Upper,
+    Lower,
+}
+
+impl Transform {
+    fn parse(name: &str) -> Result<Self, TemplateError> {
+        match name.trim() {
+            "upper" => Ok(Self::Upper),
+            "lower" => Ok(Self::Lower),
+            other => Err(TemplateError::UnknownPlaceholder {
+                name: format!("| {other}"),
+                expected: "expected `| upper` or `| lower`".into(),
+            }),
+        }
+    }
+
+    fn apply(self, value: String) -> String {
+        match self {
+            Self::Upper => value.to_uppercase(),
+            Self::Lower => value.to_lowercase(),
+        }
+    }
 }
 
 /// A plan string with `{{...}}` placeholders, checked at load time.
@@ -220,7 +248,12 @@ impl Template {
             let end = after
                 .find("}}")
                 .ok_or_else(|| TemplateError::UnterminatedPlaceholder(raw.to_string()))?;
-            parts.push(Part::Placeholder(Placeholder::parse(&after[..end])?));
+            let inner = &after[..end];
+            let (name, transform) = match inner.split_once('|') {
+                Some((n, t)) => (n, Some(Transform::parse(t)?)),
+                None => (inner, None),
+            };
+            parts.push(Part::Placeholder(Placeholder::parse(name)?, transform));
             rest = &after[end + 2..];
         }
         if !rest.is_empty() {
@@ -245,9 +278,17 @@ impl Template {
         &self.raw
     }
 
+    /// The placeholder when the template is exactly one placeholder and nothing else.
+    pub fn sole_placeholder(&self) -> Option<&Placeholder> {
+        match self.parts.as_slice() {
+            [Part::Placeholder(p, None)] => Some(p),
+            _ => None,
+        }
+    }
+
     pub fn placeholders(&self) -> impl Iterator<Item = &Placeholder> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Placeholder(ph) => Some(ph),
+            Part::Placeholder(ph, _) => Some(ph),
             Part::Literal(_) => None,
         })
     }
@@ -258,8 +299,11 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
-                Part::Placeholder(ph) => match resolver.resolve(ph) {
-                    Some(v) => out.push_str(&v),
+                Part::Placeholder(ph, transform) => match resolver.resolve(ph) {
+                    Some(v) => out.push_str(&match transform {
+                        Some(t) => t.apply(v),
+                        None => v,
+                    }),
                     None => return Err(ph.clone()),
                 },
             }
@@ -382,6 +426,8 @@ mod tests {
             t.render(&mut R).unwrap(),
             "r@x.test for primary/email id=42"
         );
+        let upper = Template::parse("{{ user_id | upper }}-{{users.a.email|lower}}").unwrap();
+        assert_eq!(upper.render(&mut R).unwrap(), "42-a/email");
         let missing = Template::parse("{{other}}")
             .unwrap()
             .render(&mut R)
@@ -397,6 +443,7 @@ mod tests {
         assert!(Template::parse("{{run.nope}}").is_err());
         assert!(Template::parse("{{a.b}}").is_err());
         assert!(Template::parse("{{unterminated").is_err());
+        assert!(Template::parse("{{user | shout}}").is_err());
     }
 
     #[test]

@@ -103,6 +103,9 @@ pub fn render_json(v: &Value, scope: &mut Scope) -> Result<Value, String> {
     Ok(match v {
         Value::String(s) => {
             let t = Template::parse(s).map_err(|e| e.to_string())?;
+            if let Some(value) = t.sole_placeholder().and_then(|p| scope.value_of(p)) {
+                return Ok(value);
+            }
             Value::String(render(&t, scope)?)
         }
         Value::Array(items) => Value::Array(

@@ -5,15 +5,16 @@ mod expect;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::http::{Exchange, HttpClient, HttpRequest, HttpResponse};
 use crate::plan::model::AuthOverride;
-use crate::plan::{Action, CaptureFrom, RequestSpec, Step, TestCase};
+use crate::plan::{Action, CaptureFrom, RequestSpec, SchemaCheck, Step, TestCase};
 use crate::run::cleanup::{CleanupAction, CleanupRegistry};
 use crate::run::outcome::{Finding, Outcome, TestResult};
 use crate::run::scope::{Scope, test_rng};
 use crate::scim::client as scim;
+use crate::scim::schema;
 use crate::target::Target;
 use crate::template::{Placeholder, Template};
 
@@ -63,7 +64,7 @@ impl Ending {
 pub async fn run_test(
     ctx: &RunContext,
     test: &TestCase,
-    names: &mut BTreeMap<String, String>,
+    names: &mut BTreeMap<String, serde_json::Value>,
 ) -> TestResult {
     let started = Instant::now();
     let mut evidence = Vec::new();
@@ -73,7 +74,8 @@ pub async fn run_test(
         names: std::mem::take(names),
         rng: test_rng(ctx.seed, &test.id),
     };
-    let ending = run_steps(ctx, test, &mut scope, &mut evidence).await;
+    let mut notes = Vec::new();
+    let ending = run_steps(ctx, test, &mut scope, &mut evidence, &mut notes).await;
     *names = scope.names;
     TestResult {
         id: test.id.clone(),
@@ -83,6 +85,7 @@ pub async fn run_test(
         outcome: ending.outcome,
         message: ending.message,
         findings: ending.findings,
+        notes,
         evidence,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         spec: test.spec.clone(),
@@ -97,67 +100,189 @@ async fn run_steps(
     test: &TestCase,
     scope: &mut Scope,
     evidence: &mut Vec<Exchange>,
+    notes: &mut Vec<String>,
 ) -> Ending {
     for (name, template) in &test.vars {
         match template.render(scope) {
             Ok(v) => {
-                scope.names.insert(name.clone(), v);
+                scope.names.insert(name.clone(), serde_json::Value::String(v));
             }
             Err(p) => return missing(test, &p),
         }
     }
     for (index, step) in test.steps.iter().enumerate() {
         let number = index + 1;
-        let request = match build_request(ctx, step, scope) {
-            Ok(r) => r,
-            Err(BuildError::Missing(p)) => return missing(test, &p),
-            Err(BuildError::Invalid(m)) => {
-                return Ending::error(format!("step {number} ({}): {m}", step.location));
+        if let Some(when) = &step.when {
+            if scope.names.get(&when.name) != Some(&when.equals) {
+                continue;
             }
-        };
-        let method = request.method.clone();
-        let url = request.url.clone();
-        let (exchange, result) = ctx.client.send(request).await;
-        evidence.push(exchange);
-        let response = match result {
-            Ok(r) => r,
-            Err(e) => return Ending::error(format!("step {number}: {e}")),
-        };
-        if matches!(step.action, Action::Scim(_)) {
-            track_scim_resources(ctx, &method, &url, &response);
         }
-        let findings = match expect::judge(&step.expect, &response, scope, number, &step.location) {
-            Ok(f) => f,
-            Err(m) => return Ending::error(format!("step {number}: {m}")),
-        };
-        if !findings.is_empty() {
-            let message = format!(
-                "{} {} -> {}: {}",
-                method,
-                url.path(),
-                response.status,
-                findings[0]
-            );
-            let message = if findings.len() > 1 {
-                format!("{message} (and {} more)", findings.len() - 1)
-            } else {
-                message
-            };
-            return Ending {
-                outcome: Outcome::Fail,
-                message: ctx.client.redactor().redact(&message).into_owned(),
-                findings,
-            };
+        if let Some(req) = &step.require {
+            if scope.names.get(&req.name) != Some(&req.equals) {
+                return Ending::skip(req.reason.clone());
+            }
         }
-        if let Err(finding) = capture(step, &response, scope, number) {
-            return Ending {
-                outcome: Outcome::Fail,
-                message: finding.to_string(),
-                findings: vec![finding],
-            };
+        if let Some(note) = &step.note {
+            notes.push(format!("step {number}: {note}"));
+        }
+        for _ in 0..step.repeat {
+            if let Some(ending) = run_step(ctx, test, step, number, scope, evidence, notes).await {
+                return ending;
+            }
         }
     }
     Ending::pass()
+}
+
+/// One request of a step: build, send (retrying 429s on SCIM), judge, capture. `Some` ends
+/// the test.
+async fn run_step(
+    ctx: &RunContext,
+    test: &TestCase,
+    step: &Step,
+    number: usize,
+    scope: &mut Scope,
+    evidence: &mut Vec<Exchange>,
+    notes: &mut Vec<String>,
+) -> Option<Ending> {
+    let request = match build_request(ctx, step, scope) {
+        Ok(r) => r,
+        Err(BuildError::Missing(p)) => return Some(missing(test, &p)),
+        Err(BuildError::Invalid(m)) => {
+            return Some(Ending::error(format!("step {number} ({}): {m}", step.location)));
+        }
+    };
+    let method = request.method.clone();
+    let url = request.url.clone();
+    let is_scim = matches!(step.action, Action::Scim(_));
+    let (elapsed_ms, result) = send(ctx, request, is_scim, evidence, notes).await;
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => return Some(Ending::error(format!("step {number}: {e}"))),
+    };
+    if is_scim {
+        track_scim_resources(ctx, &method, &url, &response);
+    }
+    let mut findings =
+        match expect::judge(&step.expect, &response, scope, number, &step.location) {
+            Ok(f) => f,
+            Err(m) => return Some(Ending::error(format!("step {number}: {m}"))),
+        };
+    if let Some(max) = step.expect.max_ms {
+        if elapsed_ms > max {
+            findings.push(Finding {
+                step: number,
+                subject: "response time".into(),
+                expected: format!("at most {max} ms"),
+                actual: format!("{elapsed_ms} ms"),
+                location: step.location.clone(),
+            });
+        }
+    }
+    if let Some(check) = step.expect.schema {
+        schema_findings(check, &response, test, number, &step.location, &mut findings, notes);
+    }
+    if !findings.is_empty() {
+        let message = format!("{} {} -> {}: {}", method, url.path(), response.status, findings[0]);
+        let message = if findings.len() > 1 {
+            format!("{message} (and {} more)", findings.len() - 1)
+        } else {
+            message
+        };
+        return Some(Ending {
+            outcome: Outcome::Fail,
+            message: ctx.client.redactor().redact(&message).into_owned(),
+            findings,
+        });
+    }
+    if let Err(finding) = capture(step, &response, scope, number) {
+        return Some(Ending {
+            outcome: Outcome::Fail,
+            message: finding.to_string(),
+            findings: vec![finding],
+        });
+    }
+    None
+}
+
+/// Okta retries a 429 after `Retry-After` seconds; so do we, a bounded number of times and
+/// never longer than [`MAX_RETRY_WAIT`] per wait, so a hostile value cannot stall the run.
+const MAX_429_RETRIES: usize = 3;
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+
+async fn send(
+    ctx: &RunContext,
+    request: HttpRequest,
+    is_scim: bool,
+    evidence: &mut Vec<Exchange>,
+    notes: &mut Vec<String>,
+) -> (u64, Result<HttpResponse, crate::http::HttpError>) {
+    let mut attempt = 0;
+    loop {
+        let (exchange, result) = ctx.client.send(request.clone()).await;
+        let elapsed = exchange.duration_ms;
+        evidence.push(exchange);
+        let wait = match &result {
+            Ok(r) if is_scim && r.status == 429 && attempt < MAX_429_RETRIES => {
+                r.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok())
+            }
+            _ => None,
+        };
+        match wait {
+            Some(secs) => {
+                let wait = Duration::from_secs(secs).min(MAX_RETRY_WAIT);
+                notes.push(format!(
+                    "HTTP 429 with Retry-After: {secs}; retried after {}s",
+                    wait.as_secs()
+                ));
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            None => return (elapsed, result),
+        }
+    }
+}
+
+/// RFC 7643 findings at or above the test's severity fail it; milder ones become notes so
+/// the vendor still sees them.
+fn schema_findings(
+    check: SchemaCheck,
+    response: &HttpResponse,
+    test: &TestCase,
+    number: usize,
+    location: &str,
+    findings: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) {
+    let Ok(body) = response.json() else {
+        // The body itself not being JSON is judged by `json`/`status` expectations or is
+        // the schema's first finding.
+        findings.push(Finding {
+            step: number,
+            subject: "body".into(),
+            expected: "a SCIM JSON resource".into(),
+            actual: response.json().err().unwrap_or_default(),
+            location: location.to_string(),
+        });
+        return;
+    };
+    let violations = match check {
+        SchemaCheck::One(kind) => schema::validate(kind, &body),
+        SchemaCheck::List(kind) => schema::validate_list(kind, &body),
+    };
+    for v in violations {
+        if v.severity >= test.severity {
+            findings.push(Finding {
+                step: number,
+                subject: v.path.clone(),
+                expected: format!("{} ({}; {})", v.expected, v.rule, v.reference),
+                actual: v.actual.clone(),
+                location: location.to_string(),
+            });
+        } else {
+            notes.push(format!("step {number}: {v}"));
+        }
+    }
 }
 
 fn missing(test: &TestCase, placeholder: &Placeholder) -> Ending {
@@ -209,7 +334,7 @@ fn build_request(
     };
     if !spec.query.is_empty() {
         let rendered = render_pairs(&spec.query, scope)?;
-        url.query_pairs_mut().extend_pairs(rendered);
+        url.set_query(Some(&encode_query(url.query(), &rendered)));
     }
     let mut headers = vec![(
         "Accept".to_string(),
@@ -242,6 +367,22 @@ fn build_request(
         headers,
         body,
     })
+}
+
+/// Percent-encodes query pairs with `%20` for spaces, as Okta and Entra send filters: some
+/// servers do not read the form-encoding `+` as a space.
+fn encode_query(existing: Option<&str>, pairs: &[(String, String)]) -> String {
+    let encode = |s: &str| {
+        url::form_urlencoded::byte_serialize(s.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20")
+    };
+    let mut parts: Vec<String> = existing
+        .filter(|q| !q.is_empty())
+        .map(|q| vec![q.to_string()])
+        .unwrap_or_default();
+    parts.extend(pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))));
+    parts.join("&")
 }
 
 fn render_pairs(
@@ -306,6 +447,11 @@ fn track_scim_resources(ctx: &RunContext, method: &str, url: &url::Url, resp: &H
     });
 }
 
+/// Wildcards, slices, filters and descendant segments can select several nodes.
+fn path_selects_many(path: &str) -> bool {
+    path.contains('*') || path.contains("..") || path.contains('?') || path.contains(':')
+}
+
 fn capture(
     step: &Step,
     resp: &HttpResponse,
@@ -315,15 +461,22 @@ fn capture(
     for c in &step.captures {
         let (value, subject) = match &c.from {
             CaptureFrom::Header(name) => (
-                resp.header(name).map(str::to_string),
+                resp.header(name)
+                    .map(|v| serde_json::Value::String(v.to_string())),
                 format!("header {name}"),
             ),
             CaptureFrom::Json(path, text) => {
                 let value = resp.json().ok().and_then(|body| {
-                    path.query(&body).first().map(|v| match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
+                    let nodes = path.query(&body).all();
+                    // A path that can select many (`$.Resources[*].id`) captures the list,
+                    // so a later step can compare pages or orders.
+                    if path_selects_many(text) {
+                        Some(serde_json::Value::Array(
+                            nodes.into_iter().cloned().collect(),
+                        ))
+                    } else {
+                        nodes.first().map(|v| (*v).clone())
+                    }
                 });
                 (value, text.clone())
             }

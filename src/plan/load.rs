@@ -185,7 +185,21 @@ fn compile_step(
         .iter()
         .map(|(name, from)| compile_capture(name, from).map_err(|m| err(m)))
         .collect::<Result<Vec<_>, _>>()?;
+    let schema = match (&spec.expect.schema, &spec.expect.schema_list) {
+        (Some(_), Some(_)) => return Err(err("give one of `schema` and `schema_list`".into())),
+        (Some(kind), None) => Some(super::SchemaCheck::One(parse_kind(kind).map_err(err)?)),
+        (None, Some(kind)) => Some(super::SchemaCheck::List(parse_kind(kind).map_err(err)?)),
+        (None, None) => None,
+    };
+    let repeat = spec.repeat.unwrap_or(1);
+    if !(1..=1000).contains(&repeat) {
+        return Err(err(format!("repeat: {repeat} is out of range; expected 1 to 1000")));
+    }
     Ok(Step {
+        repeat,
+        when: spec.when.clone(),
+        require: spec.require.clone(),
+        note: spec.note.clone(),
         action,
         expect: CompiledExpect {
             status: spec.expect.status.clone(),
@@ -198,10 +212,17 @@ fn compile_step(
             content_type: spec.expect.content_type.clone(),
             json,
             body_contains: spec.expect.body_contains.clone(),
+            max_ms: spec.expect.max_ms,
+            schema,
         },
         captures,
         location: location_string(source, pos),
     })
+}
+
+fn parse_kind(name: &str) -> Result<crate::scim::schema::ResourceKind, String> {
+    name.parse::<crate::scim::schema::ResourceKind>()
+        .map_err(|e| e.to_string())
 }
 
 fn compile_assertion(a: &JsonAssertion) -> Result<JsonCheck, String> {

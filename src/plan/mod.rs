@@ -46,6 +46,10 @@ pub struct TestCase {
 #[derive(Debug, Clone)]
 pub struct Step {
     pub action: Action,
+    pub repeat: u32,
+    pub when: Option<model::When>,
+    pub require: Option<model::Require>,
+    pub note: Option<String>,
     pub expect: CompiledExpect,
     pub captures: Vec<Capture>,
     pub location: String,
@@ -64,6 +68,15 @@ pub struct CompiledExpect {
     pub content_type: Option<Vec<String>>,
     pub json: Vec<JsonCheck>,
     pub body_contains: Vec<Template>,
+    pub max_ms: Option<u64>,
+    pub schema: Option<SchemaCheck>,
+}
+
+/// RFC 7643 validation requested by a step.
+#[derive(Debug, Clone, Copy)]
+pub enum SchemaCheck {
+    One(crate::scim::schema::ResourceKind),
+    List(crate::scim::schema::ResourceKind),
 }
 
 #[derive(Debug, Clone)]

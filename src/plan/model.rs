@@ -80,6 +80,35 @@ pub struct StepSpec {
     /// `name: "$.json.path"` or `name: "header:Name"`.
     #[serde(default)]
     pub capture: BTreeMap<String, Template>,
+    /// Send the request this many times (fresh `random.*` values each time), judging each.
+    #[serde(default)]
+    pub repeat: Option<u32>,
+    /// Run the step only when a var or capture has a given value.
+    #[serde(default)]
+    pub when: Option<When>,
+    /// Skip the whole test (with `reason`) unless a var or capture has a given value: checks
+    /// that apply only to what the server advertises.
+    #[serde(default)]
+    pub require: Option<Require>,
+    /// Said in the report when the step runs (e.g. "created a user because none existed").
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Require {
+    pub name: String,
+    pub equals: serde_json::Value,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    /// A var or capture name.
+    pub name: String,
+    pub equals: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,6 +221,16 @@ pub struct Expect {
     /// The body must contain each string.
     #[serde(default)]
     pub body_contains: Vec<Template>,
+    /// Answer within this many milliseconds (latency budgets such as Okta's 600 ms for /Groups).
+    #[serde(default)]
+    pub max_ms: Option<u64>,
+    /// RFC 7643 validation of the body as this resource kind (`User`, `Group`,
+    /// `ListResponse`, `Error`, ...). Findings at or above the test's severity fail it.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Validate a ListResponse and each of its `Resources` as this kind.
+    #[serde(default)]
+    pub schema_list: Option<String>,
 }
 
 /// One assertion on the value(s) a JSONPath selects. Exactly one check per assertion keeps

@@ -54,6 +54,7 @@ struct JsonTest<'a> {
     fix: Option<&'a str>,
     location: &'a str,
     findings: &'a [Finding],
+    notes: &'a [String],
     evidence: &'a [Exchange],
 }
 
@@ -95,6 +96,7 @@ pub fn render(report: &RunReport, exit_code: i32) -> serde_json::Result<String> 
                 fix: r.fix.as_deref(),
                 location: &r.location,
                 findings: &r.findings,
+                notes: &r.notes,
                 evidence: &r.evidence,
             })
             .collect(),

@@ -217,6 +217,9 @@ fn result_line(r: &TestResult) -> String {
     if r.outcome != Outcome::Pass && !r.message.is_empty() {
         line.push_str(&format!("\n        {}", r.message));
     }
+    for note in &r.notes {
+        line.push_str(&format!("\n        {} {note}", "note:".dimmed()));
+    }
     line
 }
 

@@ -22,6 +22,9 @@ pub fn details(r: &TestResult) -> String {
         let _ = writeln!(out, "      actual:   {}", f.actual);
         let _ = writeln!(out, "      defined at {}", f.location);
     }
+    for n in &r.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
     if r.outcome == Outcome::Fail {
         let _ = writeln!(out, "  rule: {}", r.why);
         let _ = writeln!(out, "  spec: {}", r.spec);

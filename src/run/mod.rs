@@ -253,6 +253,7 @@ fn unfinished(test: &TestCase, outcome: Outcome, reason: &str) -> TestResult {
         outcome,
         message: reason.to_string(),
         findings: Vec::new(),
+        notes: Vec::new(),
         evidence: Vec::new(),
         duration_ms: 0,
         spec: test.spec.clone(),

@@ -63,6 +63,8 @@ pub struct TestResult {
     /// One line: why it failed, errored or was skipped; empty on pass.
     pub message: String,
     pub findings: Vec<Finding>,
+    /// Things worth knowing that did not decide the outcome (retries, milder findings).
+    pub notes: Vec<String>,
     pub evidence: Vec<Exchange>,
     pub duration_ms: u64,
     pub spec: String,

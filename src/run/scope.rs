@@ -62,7 +62,7 @@ pub struct Scope {
     pub seed: u64,
     pub target: Arc<Target>,
     /// Vars and captures of this test and of earlier tests in its sequence.
-    pub names: BTreeMap<String, String>,
+    pub names: BTreeMap<String, serde_json::Value>,
     pub rng: ChaCha8Rng,
 }
 
@@ -120,6 +120,17 @@ pub fn run_prefix(seed: u64) -> String {
     format!("oinspect-{seed}")
 }
 
+impl Scope {
+    /// The typed value of a var or capture, for a JSON string that is exactly one
+    /// placeholder: `"{{ids}}"` compares as the captured array, not as its text.
+    pub fn value_of(&self, placeholder: &Placeholder) -> Option<serde_json::Value> {
+        match placeholder {
+            Placeholder::Name(n) => self.names.get(n).cloned(),
+            _ => None,
+        }
+    }
+}
+
 impl Resolve for Scope {
     fn resolve(&mut self, placeholder: &Placeholder) -> Option<String> {
         match placeholder {
@@ -134,7 +145,10 @@ impl Resolve for Scope {
                     _ => user.family_name.as_ref().map(|v| v.as_str().to_string()),
                 }
             }
-            Placeholder::Name(n) => self.names.get(n).cloned(),
+            Placeholder::Name(n) => self.names.get(n).map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
         }
     }
 }
