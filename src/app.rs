@@ -17,7 +17,6 @@ use crate::http::{ClientSettings, HttpClient};
 use crate::plan::{self, Plan};
 use crate::redact::Redactor;
 use crate::report::{self, terminal::Terminal};
-use crate::run::cleanup::CleanupRegistry;
 use crate::run::select::Selection;
 use crate::run::{self as runner, RunOptions};
 use crate::target::{self, Target};
@@ -257,12 +256,7 @@ async fn execute(target: Target, plans: Vec<Plan>, common: &CommonRunArgs) -> Re
         .seed
         .unwrap_or_else(|| u64::from(rand::random::<u32>()));
     let target_name = redactor.redact(target.name.as_str()).into_owned();
-    let ctx = Arc::new(RunContext {
-        target: Arc::new(target),
-        client,
-        cleanup: Arc::new(CleanupRegistry::default()),
-        seed,
-    });
+    let ctx = Arc::new(RunContext::new(Arc::new(target), client, seed));
     let opts = RunOptions {
         jobs: usize::from(common.jobs),
         fail_fast: common.fail_fast,

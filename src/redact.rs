@@ -2,6 +2,7 @@
 //! is recorded, so reporters never see a secret to leak.
 
 use std::borrow::Cow;
+use std::sync::RwLock;
 
 /// Headers whose values are credentials whatever they contain.
 const SECRET_HEADERS: &[&str] = &[
@@ -14,15 +15,17 @@ const SECRET_HEADERS: &[&str] = &[
 
 pub const MASK: &str = "***";
 
-#[derive(Debug, Default, Clone)]
+/// Shared by every sink; secrets learned during the run (an OAuth access token) are added
+/// through `&self`.
+#[derive(Debug, Default)]
 pub struct Redactor {
     /// Longest first, so a secret that contains another is masked whole.
-    secrets: Vec<String>,
+    secrets: RwLock<Vec<String>>,
 }
 
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        let mut r = Self::default();
+        let r = Self::default();
         for s in secrets {
             r.add(s);
         }
@@ -31,22 +34,25 @@ impl Redactor {
 
     /// Registers a secret. Very short values are refused as secrets would then mask
     /// ordinary text everywhere; tokens and passwords are longer than this in practice.
-    pub fn add(&mut self, secret: String) {
-        if secret.chars().count() < 4 || self.secrets.contains(&secret) {
+    pub fn add(&self, secret: String) {
+        let mut secrets = self.secrets.write().unwrap_or_else(|p| p.into_inner());
+        if secret.chars().count() < 4 || secrets.contains(&secret) {
             return;
         }
         // A secret also travels percent-encoded in URLs and form bodies.
         let encoded = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
-        if encoded != secret && !self.secrets.contains(&encoded) {
-            self.secrets.push(encoded);
+        if encoded != secret && !secrets.contains(&encoded) {
+            secrets.push(encoded);
         }
-        self.secrets.push(secret);
-        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.push(secret);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        for s in &self.secrets {
+        // A poisoned lock still holds a valid list (only push/sort happen under it).
+        let secrets = self.secrets.read().unwrap_or_else(|p| p.into_inner());
+        for s in secrets.iter() {
             if out.contains(s.as_str()) {
                 out = Cow::Owned(out.replace(s.as_str(), MASK));
             }

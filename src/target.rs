@@ -109,6 +109,32 @@ pub struct ScimAuth {
     pub header_token: Option<Secret>,
     #[serde(default)]
     pub basic: Option<BasicAuth>,
+    /// OAuth 2.0 client credentials (RFC 6749 §4.4): what Entra's gallery requires.
+    #[serde(default)]
+    pub oauth: Option<OAuthClientCredentials>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClientCredentials {
+    pub token_url: HttpUrl,
+    pub client_id: EnvText,
+    pub client_secret: Secret,
+    #[serde(default)]
+    pub scope: Option<EnvText>,
+    /// How the client authenticates to the token endpoint (RFC 6749 §2.3.1).
+    #[serde(default)]
+    pub client_auth: ClientAuthMethod,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// HTTP Basic with client id and secret (the method every server must support).
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Post,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -211,6 +237,16 @@ impl Target {
                 let pair = format!("{}:{}", basic.username.as_str(), basic.password.expose());
                 out.push(base64::engine::general_purpose::STANDARD.encode(pair));
             }
+            if let Some(oauth) = &auth.oauth {
+                use base64::Engine;
+                out.push(oauth.client_secret.expose().to_string());
+                let pair = format!(
+                    "{}:{}",
+                    oauth.client_id.as_str(),
+                    oauth.client_secret.expose()
+                );
+                out.push(base64::engine::general_purpose::STANDARD.encode(pair));
+            }
         }
         out.retain(|s| !s.is_empty());
         out
@@ -232,6 +268,7 @@ pub fn load_target_source(source: &Source, base: &Path) -> Result<Target, Diagno
             a.bearer.is_some(),
             a.header_token.is_some(),
             a.basic.is_some(),
+            a.oauth.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -239,7 +276,7 @@ pub fn load_target_source(source: &Source, base: &Path) -> Result<Target, Diagno
         if given > 1 {
             return Err(Diagnostic::file(
                 &source.name,
-                "scim.auth: give one of `bearer`, `header_token`, `basic`",
+                "scim.auth: give one of `bearer`, `header_token`, `basic`, `oauth`",
             ));
         }
     }

@@ -46,26 +46,41 @@ fn typo_in_plan_key_is_exit_2_with_file_line_col_and_caret() {
         "typo.yaml",
         "plan: typo\ntitle: T\ntests:\n  - id: a.b\n    title: t\n    severty: required\n    why: w\n    spec: s\n    steps: []\n",
     );
-    let out = oinspect().arg("validate").arg(&plan).assert().code(2).get_output().clone();
+    let out = oinspect()
+        .arg("validate")
+        .arg(&plan)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     let expected_loc = format!("{}:6:5", plan.display());
     assert!(stderr.contains(&expected_loc), "{stderr}");
     assert!(stderr.contains("unknown field `severty`"), "{stderr}");
     assert!(stderr.contains("6 |     severty: required"), "{stderr}");
-    assert!(stderr.contains("  |     ^"), "caret under the key: {stderr}");
+    assert!(
+        stderr.contains("  |     ^"),
+        "caret under the key: {stderr}"
+    );
 }
 
 #[test]
 fn invalid_target_is_exit_2_before_any_traffic() {
     let dir = tempfile::tempdir().unwrap();
-    let target = write(dir.path(), "t.yaml", "name: x\nscim:\n  base_url: ftp://nope\n");
+    let target = write(
+        dir.path(),
+        "t.yaml",
+        "name: x\nscim:\n  base_url: ftp://nope\n",
+    );
     oinspect()
         .args(["run", "--target"])
         .arg(&target)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("t.yaml:3:13"))
-        .stderr(predicate::str::contains("expected an absolute http:// or https:// URL"));
+        .stderr(predicate::str::contains(
+            "expected an absolute http:// or https:// URL",
+        ));
     oinspect()
         .args(["run", "--target", "/nonexistent/target.yaml"])
         .assert()
@@ -93,7 +108,13 @@ fn missing_env_variable_is_named() {
 
 #[test]
 fn list_shows_every_builtin_test_id() {
-    let out = oinspect().arg("list").assert().success().get_output().stdout.clone();
+    let out = oinspect()
+        .arg("list")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let listed = String::from_utf8(out).unwrap();
     for src in oinspect::plan::builtin::all() {
         let plan = oinspect::plan::load_plan_source(&src).unwrap();
@@ -185,11 +206,22 @@ fn demo_passes_and_junit_agrees_with_json() {
     let tests = report["tests"].as_array().unwrap();
     assert!(!tests.is_empty());
     for t in tests {
-        for key in ["id", "plan", "title", "severity", "outcome", "message", "duration_ms"] {
+        for key in [
+            "id",
+            "plan",
+            "title",
+            "severity",
+            "outcome",
+            "message",
+            "duration_ms",
+        ] {
             assert!(t.get(key).is_some(), "JSON test lacks `{key}`: {t}");
         }
     }
-    assert_eq!(report["summary"]["total"].as_u64().unwrap() as usize, tests.len());
+    assert_eq!(
+        report["summary"]["total"].as_u64().unwrap() as usize,
+        tests.len()
+    );
 
     let xml = std::fs::read_to_string(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
@@ -248,7 +280,10 @@ fn broken_app_fails_with_evidence_and_reports_are_still_written() {
     assert!(stdout.contains("FAIL"), "{stdout}");
     assert!(stdout.contains("expected: 201"), "{stdout}");
     assert!(stdout.contains("actual:   200"), "{stdout}");
-    assert!(stdout.contains("> POST "), "request line in the evidence: {stdout}");
+    assert!(
+        stdout.contains("> POST "),
+        "request line in the evidence: {stdout}"
+    );
     assert!(stdout.contains("spec: "), "{stdout}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<failure"), "{xml}");
@@ -279,8 +314,14 @@ fn no_color_and_non_tty_output_is_plain() {
         .assert()
         .get_output()
         .clone();
-    assert!(!out.stdout.contains(&0x1b), "escape bytes in NO_COLOR stdout");
-    assert!(!out.stderr.contains(&0x1b), "escape bytes in NO_COLOR stderr");
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "escape bytes in NO_COLOR stdout"
+    );
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "escape bytes in NO_COLOR stderr"
+    );
     // A progress bar redraws with carriage returns; none when not on a terminal.
     assert!(!out.stdout.contains(&b'\r') && !out.stderr.contains(&b'\r'));
 }
@@ -342,7 +383,11 @@ fn secrets_never_reach_reports() {
     ];
     collect(&artifacts, &mut texts);
     for t in &texts {
-        assert!(!t.contains("Bearer demo-"), "token leaked: {}", &t[..t.len().min(400)]);
+        assert!(
+            !t.contains("Bearer demo-"),
+            "token leaked: {}",
+            &t[..t.len().min(400)]
+        );
         assert!(!regex_like_token(t), "token leaked");
     }
 }

@@ -6,16 +6,23 @@ use rand::Rng;
 use tokio::sync::oneshot;
 
 use super::Breaks;
+use super::oauth;
 use super::scim::{ScimConfig, ScimServer};
 
 /// Where the reference SCIM server lives below the app's root.
 pub const SCIM_BASE_PATH: &str = "/scim/v2";
+/// The OAuth 2.0 token endpoint (client credentials) of the reference app.
+pub const OAUTH_TOKEN_PATH: &str = "/oauth/token";
+pub const OAUTH_CLIENT_ID: &str = "oinspect-demo";
 
 /// A running reference app. Dropping it stops the server.
 pub struct ReferenceApp {
     pub addr: SocketAddr,
     /// A fresh token per start: even a demo never reuses a credential.
     pub token: String,
+    /// Secret of the OAuth client `oinspect-demo` at [`OAUTH_TOKEN_PATH`], which issues
+    /// `token` by client credentials.
+    pub client_secret: String,
     pub scim: ScimServer,
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -32,7 +39,18 @@ impl ReferenceApp {
             base_path: SCIM_BASE_PATH.to_string(),
             rate_limit: None,
         });
-        let router = axum::Router::new().nest(SCIM_BASE_PATH, scim.router());
+        let client_secret = format!("demo-secret-{:032x}", rand::rng().random::<u128>());
+        let oauth = oauth::TokenEndpoint {
+            client_id: OAUTH_CLIENT_ID.to_string(),
+            client_secret: client_secret.clone(),
+            access_token: token.clone(),
+        };
+        let router = axum::Router::new()
+            .nest(SCIM_BASE_PATH, scim.router())
+            .route(
+                OAUTH_TOKEN_PATH,
+                axum::routing::post(oauth::token).with_state(std::sync::Arc::new(oauth)),
+            );
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, router)
@@ -44,6 +62,7 @@ impl ReferenceApp {
         Ok(Self {
             addr,
             token,
+            client_secret,
             scim,
             shutdown: Some(tx),
         })

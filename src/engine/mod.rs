@@ -26,6 +26,37 @@ pub struct RunContext {
     pub client: HttpClient,
     pub cleanup: Arc<CleanupRegistry>,
     pub seed: u64,
+    /// The OAuth access token, fetched by the first SCIM request that needs it.
+    pub scim_token: tokio::sync::OnceCell<Result<String, String>>,
+}
+
+impl RunContext {
+    pub fn new(target: Arc<Target>, client: HttpClient, seed: u64) -> Self {
+        Self {
+            target,
+            client,
+            cleanup: Arc::new(CleanupRegistry::default()),
+            seed,
+            scim_token: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The `Authorization` value for SCIM requests (`None` when the target sets no auth).
+    pub async fn scim_authorization(&self) -> Result<Option<String>, String> {
+        let Some(scim_target) = self.target.scim.as_ref() else {
+            return Ok(None);
+        };
+        match &scim_target.auth.oauth {
+            Some(oauth) => {
+                let token = self
+                    .scim_token
+                    .get_or_init(|| crate::scim::oauth::fetch_token(&self.client, oauth))
+                    .await;
+                token.clone().map(|t| Some(format!("Bearer {t}")))
+            }
+            None => Ok(scim::authorization(scim_target)),
+        }
+    }
 }
 
 /// How a test ended, before it becomes a [`TestResult`].
@@ -105,7 +136,9 @@ async fn run_steps(
     for (name, template) in &test.vars {
         match template.render(scope) {
             Ok(v) => {
-                scope.names.insert(name.clone(), serde_json::Value::String(v));
+                scope
+                    .names
+                    .insert(name.clone(), serde_json::Value::String(v));
             }
             Err(p) => return missing(test, &p),
         }
@@ -145,11 +178,21 @@ async fn run_step(
     evidence: &mut Vec<Exchange>,
     notes: &mut Vec<String>,
 ) -> Option<Ending> {
-    let request = match build_request(ctx, step, scope) {
+    let scim_auth = match &step.action {
+        Action::Scim(_) => match ctx.scim_authorization().await {
+            Ok(a) => a,
+            Err(m) => return Some(Ending::error(format!("step {number}: {m}"))),
+        },
+        Action::Http(_) => None,
+    };
+    let request = match build_request(ctx, step, scope, scim_auth.clone()) {
         Ok(r) => r,
         Err(BuildError::Missing(p)) => return Some(missing(test, &p)),
         Err(BuildError::Invalid(m)) => {
-            return Some(Ending::error(format!("step {number} ({}): {m}", step.location)));
+            return Some(Ending::error(format!(
+                "step {number} ({}): {m}",
+                step.location
+            )));
         }
     };
     let method = request.method.clone();
@@ -161,13 +204,12 @@ async fn run_step(
         Err(e) => return Some(Ending::error(format!("step {number}: {e}"))),
     };
     if is_scim {
-        track_scim_resources(ctx, &method, &url, &response);
+        track_scim_resources(ctx, &method, &url, &response, scim_auth);
     }
-    let mut findings =
-        match expect::judge(&step.expect, &response, scope, number, &step.location) {
-            Ok(f) => f,
-            Err(m) => return Some(Ending::error(format!("step {number}: {m}"))),
-        };
+    let mut findings = match expect::judge(&step.expect, &response, scope, number, &step.location) {
+        Ok(f) => f,
+        Err(m) => return Some(Ending::error(format!("step {number}: {m}"))),
+    };
     if let Some(max) = step.expect.max_ms {
         if elapsed_ms > max {
             findings.push(Finding {
@@ -180,10 +222,24 @@ async fn run_step(
         }
     }
     if let Some(check) = step.expect.schema {
-        schema_findings(check, &response, test, number, &step.location, &mut findings, notes);
+        schema_findings(
+            check,
+            &response,
+            test,
+            number,
+            &step.location,
+            &mut findings,
+            notes,
+        );
     }
     if !findings.is_empty() {
-        let message = format!("{} {} -> {}: {}", method, url.path(), response.status, findings[0]);
+        let message = format!(
+            "{} {} -> {}: {}",
+            method,
+            url.path(),
+            response.status,
+            findings[0]
+        );
         let message = if findings.len() > 1 {
             format!("{message} (and {} more)", findings.len() - 1)
         } else {
@@ -223,9 +279,9 @@ async fn send(
         let elapsed = exchange.duration_ms;
         evidence.push(exchange);
         let wait = match &result {
-            Ok(r) if is_scim && r.status == 429 && attempt < MAX_429_RETRIES => {
-                r.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok())
-            }
+            Ok(r) if is_scim && r.status == 429 && attempt < MAX_429_RETRIES => r
+                .header("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok()),
             _ => None,
         };
         match wait {
@@ -315,6 +371,7 @@ fn build_request(
     ctx: &RunContext,
     step: &Step,
     scope: &mut Scope,
+    scim_auth: Option<String>,
 ) -> Result<HttpRequest, BuildError> {
     let (spec, is_scim) = match &step.action {
         Action::Scim(r) => (r, true),
@@ -340,7 +397,7 @@ fn build_request(
         "Accept".to_string(),
         format!("{}, application/json", scim::SCIM_MEDIA_TYPE),
     )];
-    if let Some(auth) = authorization(ctx, spec, is_scim, scope)? {
+    if let Some(auth) = authorization(spec, scim_auth, scope)? {
         headers.push(("Authorization".into(), auth));
     }
     let body = body_of(spec, scope)?;
@@ -381,7 +438,11 @@ fn encode_query(existing: Option<&str>, pairs: &[(String, String)]) -> String {
         .filter(|q| !q.is_empty())
         .map(|q| vec![q.to_string()])
         .unwrap_or_default();
-    parts.extend(pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))));
+    parts.extend(
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v))),
+    );
     parts.join("&")
 }
 
@@ -394,17 +455,16 @@ fn render_pairs(
         .collect()
 }
 
+/// The plan's override, else the target's SCIM credentials (none for `http` steps).
 fn authorization(
-    ctx: &RunContext,
     spec: &RequestSpec,
-    is_scim: bool,
+    scim_auth: Option<String>,
     scope: &mut Scope,
 ) -> Result<Option<String>, BuildError> {
     match &spec.auth {
         Some(AuthOverride::None) => Ok(None),
         Some(AuthOverride::Bearer(t)) => Ok(Some(format!("Bearer {}", t.render(scope)?))),
-        None if is_scim => Ok(ctx.target.scim.as_ref().and_then(scim::authorization)),
-        None => Ok(None),
+        None => Ok(scim_auth),
     }
 }
 
@@ -422,7 +482,13 @@ fn body_of(spec: &RequestSpec, scope: &mut Scope) -> Result<Option<Vec<u8>>, Bui
 }
 
 /// Registers what a SCIM POST created (for cleanup) and forgets what a DELETE removed.
-fn track_scim_resources(ctx: &RunContext, method: &str, url: &url::Url, resp: &HttpResponse) {
+fn track_scim_resources(
+    ctx: &RunContext,
+    method: &str,
+    url: &url::Url,
+    resp: &HttpResponse,
+    scim_auth: Option<String>,
+) {
     if method == "DELETE" && (200..300).contains(&resp.status) {
         ctx.cleanup.forget(url);
         return;
@@ -433,7 +499,7 @@ fn track_scim_resources(ctx: &RunContext, method: &str, url: &url::Url, resp: &H
         return;
     };
     let mut headers = Vec::new();
-    if let Some(auth) = ctx.target.scim.as_ref().and_then(scim::authorization) {
+    if let Some(auth) = scim_auth {
         headers.push(("Authorization".to_string(), auth));
     }
     ctx.cleanup.register(CleanupAction {

@@ -193,7 +193,9 @@ fn compile_step(
     };
     let repeat = spec.repeat.unwrap_or(1);
     if !(1..=1000).contains(&repeat) {
-        return Err(err(format!("repeat: {repeat} is out of range; expected 1 to 1000")));
+        return Err(err(format!(
+            "repeat: {repeat} is out of range; expected 1 to 1000"
+        )));
     }
     Ok(Step {
         repeat,
