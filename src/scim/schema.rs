@@ -1,1 +1,0 @@
-//! RFC 7643 response validation.
