@@ -7,7 +7,7 @@
 //! transform may cut out one `Signature` element: there are never "gaps" in the node-set other
 //! than that, which keeps the namespace rules simple (an element's output parent is its parent).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::xml::{Document, Element, Node, NodePath, Scope, XML_NS};
 
@@ -160,7 +160,9 @@ pub fn canonicalize_element(
     let mut c = Canon {
         opts,
         out: String::new(),
-        rendered: Vec::new(),
+        rendered: BTreeMap::new(),
+        undo: Vec::new(),
+        apex: true,
     };
     c.run(el, parent_scope, inherited)?;
     Ok(c.out)
@@ -169,9 +171,14 @@ pub fn canonicalize_element(
 struct Canon<'a, 'o> {
     opts: &'a C14nOptions<'o>,
     out: String,
-    /// Namespace declarations rendered by output ancestors, innermost last:
-    /// (prefix, "" for default; URI).
-    rendered: Vec<(String, String)>,
+    /// Namespace declarations rendered by output ancestors: prefix ("" for default) → the
+    /// values rendered, innermost last. A map rather than a scanned list so that documents
+    /// with many declarations stay linear.
+    rendered: BTreeMap<String, Vec<String>>,
+    /// Prefixes pushed onto `rendered`, in order, to pop them when an element closes.
+    undo: Vec<String>,
+    /// True until the apex start tag is written.
+    apex: bool,
 }
 
 enum Step<'e> {
@@ -195,7 +202,7 @@ impl Canon<'_, '_> {
             match step {
                 Step::Open(el) => {
                     let scope = scopes.last().unwrap_or(&Scope::root()).enter(el);
-                    let mark = self.rendered.len();
+                    let mark = self.undo.len();
                     let extra = inherited.take().unwrap_or_default();
                     self.start_tag(el, &scope, &extra)?;
                     scopes.push(scope);
@@ -216,7 +223,13 @@ impl Canon<'_, '_> {
                     self.out.push_str("</");
                     self.out.push_str(&el.name.qualified());
                     self.out.push('>');
-                    self.rendered.truncate(mark);
+                    while self.undo.len() > mark {
+                        if let Some(p) = self.undo.pop()
+                            && let Some(values) = self.rendered.get_mut(&p)
+                        {
+                            values.pop();
+                        }
+                    }
                     scopes.pop();
                 }
                 Step::Other(node) => self.other(node),
@@ -251,10 +264,9 @@ impl Canon<'_, '_> {
 
     fn rendered_value(&self, prefix: &str) -> Option<&str> {
         self.rendered
-            .iter()
-            .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_str())
+            .get(prefix)
+            .and_then(|v| v.last())
+            .map(String::as_str)
     }
 
     fn start_tag(
@@ -277,30 +289,38 @@ impl Canon<'_, '_> {
             }
         }
         for (p, expected) in &utilized {
-            let declared = scope.map.get(p).cloned().unwrap_or_default();
+            let declared = scope.declared(p);
             if declared.is_empty() && !p.is_empty() {
                 return Err(C14nError::UndeclaredPrefix {
                     prefix: p.clone(),
                     element: qname,
                 });
             }
-            if &declared != expected {
+            if declared != expected {
                 return Err(C14nError::NamespaceMismatch {
                     prefix: p.clone(),
                     element: qname,
-                    declared,
+                    declared: declared.to_string(),
                     expected: expected.clone(),
                 });
             }
         }
 
         let candidates: BTreeSet<String> = match self.opts.method.mode {
-            C14nMode::Inclusive => scope.map.keys().cloned().collect(),
+            // At the apex every in-scope namespace is a candidate. Below it, the output
+            // parent is the real parent and it rendered its whole in-scope set, so only the
+            // element's own declarations can differ from what is already rendered.
+            C14nMode::Inclusive if self.apex => scope.prefixes().map(str::to_string).collect(),
+            C14nMode::Inclusive => el
+                .ns_decls
+                .iter()
+                .map(|d| d.prefix.clone().unwrap_or_default())
+                .collect(),
             C14nMode::Exclusive => {
                 let mut set: BTreeSet<String> = utilized.into_iter().map(|(p, _)| p).collect();
                 for p in self.opts.inclusive_prefixes {
                     let p = if p == "#default" { "" } else { p.as_str() };
-                    if scope.map.contains_key(p) {
+                    if scope.has_declaration(p) {
                         set.insert(p.to_string());
                     }
                 }
@@ -315,7 +335,7 @@ impl Canon<'_, '_> {
             if p == "xml" {
                 continue;
             }
-            let value = scope.map.get(&p).cloned().unwrap_or_default();
+            let value = scope.declared(&p).to_string();
             let render = match self.rendered_value(&p) {
                 // The default namespace being "none" needs `xmlns=""` only to cancel a
                 // non-empty default rendered above.
@@ -332,7 +352,8 @@ impl Canon<'_, '_> {
                 }
                 escape_attr(&mut self.out, &value);
                 self.out.push('"');
-                self.rendered.push((p, value));
+                self.rendered.entry(p.clone()).or_default().push(value);
+                self.undo.push(p);
             }
         }
 
@@ -350,6 +371,7 @@ impl Canon<'_, '_> {
             self.out.push('"');
         }
         self.out.push('>');
+        self.apex = false;
         Ok(())
     }
 }

@@ -22,6 +22,12 @@ use super::xml::{Document, Element, Name, Node, NodePath, XmlError};
 
 pub use super::redirect::{RedirectVerified, sign_redirect_query, verify_redirect_query};
 
+/// Most prefixes accepted in an `InclusiveNamespaces PrefixList`.
+pub const MAX_INCLUSIVE_PREFIXES: usize = 64;
+/// Most `ds:Signature` elements [`verify`] processes in one document (each costs a
+/// canonicalization of its parent; SAML messages carry one or two).
+pub const MAX_SIGNATURES: usize = 16;
+
 /// XML-DSig namespace.
 pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 /// Enveloped-signature transform.
@@ -226,6 +232,8 @@ pub enum DsigError {
     NoTrustedCertificates,
     #[error("the document has no ds:Signature element")]
     NoSignature,
+    #[error("the document has {found} ds:Signature elements, more than the limit of {limit}")]
+    TooManySignatures { found: usize, limit: usize },
     #[error("element with ID {id:?} has no ds:Signature child")]
     ElementNotSigned { id: String },
     #[error("ds:Signature at {path:?} is the document root: an enveloped signature needs a parent")]
@@ -335,6 +343,7 @@ pub fn sign_enveloped(
     } else {
         None
     };
+    let skeleton = signature_skeleton(target_id, opts, cert_b64)?;
 
     // Insert the skeleton first, then digest with the enveloped-signature exclusion: the same
     // code path a verifier runs, so what we sign is what verifiers will recompute.
@@ -353,10 +362,7 @@ pub fn sign_enveloped(
             Some((i, first)) if first.is(SAML_ASSERTION_NS, "Issuer") => i + 1,
             _ => 0,
         };
-        target.insert_child(
-            at,
-            Node::Element(signature_skeleton(target_id, opts, cert_b64)),
-        );
+        target.insert_child(at, Node::Element(skeleton));
         at
     };
     let sig_path = target_path.child(insert_at);
@@ -433,7 +439,11 @@ fn ds(local: &str) -> Element {
     Element::new_ns("ds", DSIG_NS, local)
 }
 
-fn signature_skeleton(target_id: &str, opts: &SignOptions, cert_b64: Option<String>) -> Element {
+fn signature_skeleton(
+    target_id: &str,
+    opts: &SignOptions,
+    cert_b64: Option<String>,
+) -> Result<Element, DsigError> {
     let mut c14n_transform = ds("Transform").with_attr("Algorithm", opts.c14n.uri());
     if opts.c14n.mode == C14nMode::Exclusive && !opts.inclusive_prefixes.is_empty() {
         c14n_transform.append_child(
@@ -465,17 +475,8 @@ fn signature_skeleton(target_id: &str, opts: &SignOptions, cert_b64: Option<Stri
                 .with_child(ds("X509Data").with_child(ds("X509Certificate").with_text(&b64))),
         );
     }
-    // The InclusiveNamespaces element brings its own prefix; declare it where it is used.
-    let mut doc = Document {
-        decl: None,
-        prolog: Vec::new(),
-        root: sig,
-        epilog: Vec::new(),
-    };
-    // Invariant: the skeleton only uses prefixed names with namespaces and unprefixed
-    // attributes, which fixup always accepts; on the impossible error we keep the tree as is.
-    let _ = doc.fixup_namespaces();
-    doc.root
+    // The InclusiveNamespaces element brings its own prefix: fixup declares it where used.
+    Ok(Document::new(sig)?.root)
 }
 
 /// Replaces the text of the element reached from `base` by the child-element names in `steps`
@@ -652,6 +653,12 @@ pub fn verify_with_policy(
     let paths = signature_paths(doc);
     if paths.is_empty() {
         return Err(DsigError::NoSignature);
+    }
+    if paths.len() > MAX_SIGNATURES {
+        return Err(DsigError::TooManySignatures {
+            found: paths.len(),
+            limit: MAX_SIGNATURES,
+        });
     }
     paths
         .iter()
@@ -930,7 +937,22 @@ fn inclusive_prefixes(el: &Element, what: &'static str) -> Result<Vec<String>, D
     for (_, child) in element_children(el, what)? {
         if child.is(c14n::EXC_C14N_URI, "InclusiveNamespaces") && out.is_empty() {
             let list = child.attr("PrefixList").unwrap_or("");
-            out.extend(list.split_ascii_whitespace().map(str::to_string));
+            for p in list.split_ascii_whitespace() {
+                if !out.iter().any(|o| o == p) {
+                    out.push(p.to_string());
+                }
+            }
+            // Real lists name a handful of prefixes; the list comes from the (unverified)
+            // signature and is consulted for every element, so bound it.
+            if out.len() > MAX_INCLUSIVE_PREFIXES {
+                return Err(DsigError::Malformed {
+                    element: what,
+                    expected: format!(
+                        "at most {MAX_INCLUSIVE_PREFIXES} InclusiveNamespaces prefixes"
+                    ),
+                    found: format!("{}", out.len()),
+                });
+            }
         } else {
             return Err(DsigError::Malformed {
                 element: what,
@@ -1678,6 +1700,110 @@ mod tests {
                 &VerifyPolicy::default()
             ),
             Err(DsigError::DigestMismatch { .. })
+        ));
+    }
+
+    /// Random mutations of signed documents (deterministic PRNG): parsing and verification
+    /// must return errors, never panic, and never accept a changed signed byte.
+    #[test]
+    fn mutated_documents_never_panic() {
+        let k = idp_rsa();
+        let mut doc = Document::parse(RESPONSE).unwrap();
+        sign_assertion_and_response(
+            &mut doc,
+            "_assert",
+            "_resp",
+            &k.key,
+            &k.cert,
+            &SignOptions::default(),
+        )
+        .unwrap();
+        let original_text = doc.to_xml();
+        let original_doc = Document::parse(&original_text).unwrap();
+        let original: Vec<char> = original_text.chars().collect();
+        let signed_form = |d: &Document, path: &NodePath| {
+            let el = d.get(path).unwrap();
+            let opts = C14nOptions {
+                exclude: el.find_child(DSIG_NS, "Signature"),
+                ..C14nOptions::default()
+            };
+            c14n::canonicalize(d, path, &opts).unwrap()
+        };
+        let alphabet: Vec<char> = "<>/=\"'&;#x:!?-[] \t\r\nabcdsID_0123456789\u{e9}\u{0}"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let trusted = std::slice::from_ref(&k.cert);
+        let mut accepted_changed = 0;
+        for _ in 0..2000 {
+            let mut m = original.clone();
+            for _ in 0..=next(3) {
+                let at = next(m.len());
+                match next(4) {
+                    0 => m[at] = alphabet[next(alphabet.len())],
+                    1 => {
+                        m.remove(at);
+                    }
+                    2 => {
+                        let end = (at + next(40)).min(m.len());
+                        let slice: Vec<char> = m[at..end].to_vec();
+                        let to = next(m.len());
+                        m.splice(to..to, slice);
+                    }
+                    _ => m.truncate(at),
+                }
+            }
+            let text: String = m.iter().collect();
+            let Ok(doc) = Document::parse(&text) else {
+                continue;
+            };
+            let Ok(refs) = verify(&doc, trusted) else {
+                continue;
+            };
+            if text != original_text {
+                accepted_changed += 1;
+            }
+            // Whatever was accepted, each verified element must be byte-identical (as
+            // signed) to the original element with that ID. Changes elsewhere (an element
+            // that is no longer a ds:Signature, whitespace inside tags, KeyInfo...) are the
+            // caller's business: it must only consume what a VerifiedReference covers.
+            for r in refs {
+                assert_eq!(
+                    signed_form(&doc, &r.signed_element_path),
+                    signed_form(
+                        &original_doc,
+                        &original_doc
+                            .find_by_id(&r.signed_element_id)
+                            .unwrap()
+                            .unwrap()
+                    ),
+                    "accepted changed signed content:\n{text}"
+                );
+            }
+        }
+        assert!(
+            accepted_changed < 300,
+            "{accepted_changed} mutations accepted"
+        );
+    }
+
+    #[test]
+    fn hostile_xml_is_refused_before_any_processing() {
+        let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>"#;
+        assert!(matches!(
+            Document::parse(laughs),
+            Err(XmlError::Doctype { .. })
+        ));
+        let xxe = r#"<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&x;</samlp:Response>"#;
+        assert!(matches!(
+            Document::parse(xxe),
+            Err(XmlError::Doctype { .. })
         ));
     }
 }

@@ -104,6 +104,10 @@ fn decode(name: &str, raw: &str) -> Result<String, DsigError> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3).ok_or_else(err)?;
+                // Explicit digit check: from_str_radix would also accept a sign ("%+1").
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return Err(err());
+                }
                 let hex = std::str::from_utf8(hex).map_err(|_| err())?;
                 out.push(u8::from_str_radix(hex, 16).map_err(|_| err())?);
                 i += 2;

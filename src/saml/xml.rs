@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
@@ -40,6 +41,10 @@ pub struct Limits {
     pub max_elements: usize,
     /// Maximum number of attributes (including namespace declarations) on one element.
     pub max_attributes_per_element: usize,
+    /// Maximum number of namespace declarations in the whole document. Each declaring
+    /// element copies the in-scope bindings, so this bounds that work quadratically
+    /// instead of letting it grow with elements × declarations.
+    pub max_namespace_declarations: usize,
 }
 
 impl Default for Limits {
@@ -51,6 +56,7 @@ impl Default for Limits {
             max_depth: 256,
             max_elements: 100_000,
             max_attributes_per_element: 256,
+            max_namespace_declarations: 4096,
         }
     }
 }
@@ -68,6 +74,8 @@ pub enum XmlError {
     TooDeep { limit: usize, position: u64 },
     #[error("more than {limit} elements in the document (at byte {position})")]
     TooManyElements { limit: usize, position: u64 },
+    #[error("more than {limit} namespace declarations in the document (at byte {position})")]
+    TooManyNamespaceDeclarations { limit: usize, position: u64 },
     #[error("element <{element}> has more than {limit} attributes (at byte {position})")]
     TooManyAttributes {
         element: String,
@@ -621,29 +629,48 @@ impl Document {
 // ---------------------------------------------------------------------------------------------
 
 /// In-scope namespace bindings: prefix ("" for default) → URI ("" for no default).
-#[derive(Debug, Clone)]
+///
+/// Shared (`Rc`) so that the common case, an element without declarations, costs no copy:
+/// copying the whole map per element would let a hostile document with many declarations
+/// and many elements turn a few megabytes into gigabytes of copying.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Scope {
-    pub(crate) map: BTreeMap<String, String>,
+    map: Rc<BTreeMap<Rc<str>, Rc<str>>>,
 }
 
 impl Scope {
     pub(crate) fn root() -> Scope {
-        Scope {
-            map: BTreeMap::new(),
-        }
+        Scope::default()
     }
 
     /// The scope inside `el`, given the scope of its parent.
     pub(crate) fn enter(&self, el: &Element) -> Scope {
-        if el.ns_decls.is_empty() {
-            return self.clone();
-        }
         let mut s = self.clone();
         for d in &el.ns_decls {
-            s.map
-                .insert(d.prefix.clone().unwrap_or_default(), d.uri.clone());
+            s.bind(d.prefix.as_deref().unwrap_or(""), &d.uri);
         }
         s
+    }
+
+    /// Binds `prefix` ("" for the default namespace) to `uri` ("" to undeclare the default).
+    pub(crate) fn bind(&mut self, prefix: &str, uri: &str) {
+        Rc::make_mut(&mut self.map).insert(Rc::from(prefix), Rc::from(uri));
+    }
+
+    /// The URI as declared for `prefix` ("" if undeclared or undeclared-default), without
+    /// the implicit `xml` binding.
+    pub(crate) fn declared(&self, prefix: &str) -> &str {
+        self.map.get(prefix).map(|u| &**u).unwrap_or("")
+    }
+
+    /// True if `prefix` has a declaration in scope (including `xmlns=""` for the default).
+    pub(crate) fn has_declaration(&self, prefix: &str) -> bool {
+        self.map.contains_key(prefix)
+    }
+
+    /// All prefixes with a declaration in scope, sorted ("" first).
+    pub(crate) fn prefixes(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(|k| &**k)
     }
 
     /// URI bound to `prefix` ("" for the default namespace); `None` if unbound or, for the
@@ -652,10 +679,7 @@ impl Scope {
         if prefix == "xml" {
             return Some(XML_NS);
         }
-        self.map
-            .get(prefix)
-            .map(String::as_str)
-            .filter(|u| !u.is_empty())
+        Some(self.declared(prefix)).filter(|u| !u.is_empty())
     }
 }
 
@@ -711,9 +735,9 @@ fn fixup(el: &mut Element, parent: &Scope) -> Result<(), XmlError> {
         }
     }
     for (p, u) in needed {
-        if scope.map.get(&p).map(String::as_str).unwrap_or("") != u {
+        if scope.declared(&p) != u {
             el.declare_ns(&p, &u);
-            scope.map.insert(p, u);
+            scope.bind(&p, &u);
         }
     }
     for child in el.children.iter_mut() {
@@ -898,6 +922,7 @@ struct Parser<'a> {
     /// Text being accumulated (text, references and CDATA are merged into one node).
     text: String,
     element_count: usize,
+    ns_decl_count: usize,
     seen_event: bool,
 }
 
@@ -919,6 +944,7 @@ impl<'a> Parser<'a> {
             epilog: Vec::new(),
             text: String::new(),
             element_count: 0,
+            ns_decl_count: 0,
             seen_event: false,
         })
     }
@@ -1167,6 +1193,13 @@ impl<'a> Parser<'a> {
             } else {
                 plain.push((key, value));
             }
+        }
+        self.ns_decl_count += ns_decls.len();
+        if self.ns_decl_count > self.limits.max_namespace_declarations {
+            return Err(XmlError::TooManyNamespaceDeclarations {
+                limit: self.limits.max_namespace_declarations,
+                position,
+            });
         }
         let mut element = Element::new(local);
         element.ns_decls = ns_decls;
