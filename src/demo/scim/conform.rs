@@ -54,6 +54,13 @@ pub fn conform(
                 }
             }
             None if value.is_null() => {}
+            // Another resource type's schema (EnterpriseUser data on a Group).
+            None if schema::schema_by_urn(&key).is_some() => {
+                return Err(ScimError::invalid_value(format!(
+                    "schema `{key}` does not apply to a {}",
+                    kind.name()
+                )));
+            }
             None => {
                 out.insert(key, value);
             }
@@ -252,6 +259,12 @@ mod tests {
                 Some(super::super::error::ScimType::InvalidValue)
             );
         }
+    }
+
+    #[test]
+    fn foreign_schema_data_is_rejected() {
+        let body = obj(json!({"displayName": "G", ENTERPRISE_URN: {"department": "x"}}));
+        assert!(conform(Kind::Group, body, &Breaks::none()).is_err());
     }
 
     #[test]

@@ -332,7 +332,7 @@ pub fn list(store: &mut Store, kind: Kind, q: &ListQuery, ctx: RenderCtx<'_>) ->
         .map(|r| render::render(store, kind, r, ctx))
         .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc, &eval)))
         .collect();
-    if ctx.breaks.has("scim-unstable-paging") && store.lists_served % 2 == 0 {
+    if ctx.breaks.has("scim-unstable-paging") && store.lists_served.is_multiple_of(2) {
         hits.reverse();
     }
     let total = hits.len();
