@@ -1,0 +1,365 @@
+//! The resource operations (RFC 7644 §3.3–3.6) on the store, independent of HTTP:
+//! validation rules, uniqueness, versions and preconditions, paging.
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+use super::conform::conform;
+use super::error::{ScimError, ScimResult, ScimType};
+use super::filter::{self, EvalCtx};
+use super::jsonci;
+use super::patch;
+use super::render::{self, Projection, RenderCtx};
+use super::schema::Kind;
+use super::store::{Resource, Store};
+
+/// The largest page served, as advertised in `filter.maxResults`.
+pub const MAX_RESULTS: u64 = 200;
+
+/// A rendered resource with what its response headers need.
+#[derive(Debug)]
+pub struct Rendered {
+    pub body: Value,
+    pub etag: Option<String>,
+    pub location: String,
+}
+
+/// A list or search request.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub filter: Option<String>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+    pub projection: Projection,
+}
+
+fn not_found(kind: Kind, id: &str) -> ScimError {
+    ScimError::not_found(format!("{} {id} not found", kind.name()))
+}
+
+fn rendered(
+    store: &Store,
+    kind: Kind,
+    res: &Resource,
+    ctx: RenderCtx<'_>,
+    projection: &Projection,
+) -> Rendered {
+    let doc = render::render(store, kind, res, ctx);
+    Rendered {
+        body: Value::Object(projection.apply(kind, doc)),
+        etag: render::etag(res, ctx.breaks),
+        location: render::location(ctx.base_url, kind, &res.id),
+    }
+}
+
+fn as_object(body: Value) -> ScimResult<Map<String, Value>> {
+    match body {
+        Value::Object(m) => Ok(m),
+        _ => Err(ScimError::invalid_syntax("the body must be a JSON object")),
+    }
+}
+
+/// Checks and normalises a body for storage as resource `own_id` (`None`: a new one).
+fn prepare(
+    store: &Store,
+    kind: Kind,
+    body: Map<String, Value>,
+    own_id: Option<&str>,
+    ctx: RenderCtx<'_>,
+) -> ScimResult<Map<String, Value>> {
+    let mut attrs = conform(kind, body, ctx.breaks)?;
+    match kind {
+        Kind::User => {
+            user_rules(&mut attrs, ctx)?;
+            check_unique_user_name(store, &attrs, own_id, ctx)?;
+        }
+        Kind::Group => group_rules(store, &mut attrs, own_id)?,
+    }
+    Ok(attrs)
+}
+
+fn required_str<'a>(attrs: &'a Map<String, Value>, name: &str) -> ScimResult<&'a str> {
+    match jsonci::get(attrs, name).and_then(Value::as_str) {
+        Some(s) if !s.trim().is_empty() => Ok(s),
+        _ => Err(ScimError::invalid_value(format!("`{name}` is required"))),
+    }
+}
+
+fn user_rules(attrs: &mut Map<String, Value>, ctx: RenderCtx<'_>) -> ScimResult<()> {
+    let name = required_str(attrs, "userName")?;
+    if ctx.breaks.has("scim-username-lowercased") {
+        let lower = name.to_lowercase();
+        attrs.insert("userName".into(), Value::String(lower));
+    }
+    Ok(())
+}
+
+/// userName is unique, compared case-insensitively as its caseExact=false demands.
+fn check_unique_user_name(
+    store: &Store,
+    attrs: &Map<String, Value>,
+    own_id: Option<&str>,
+    ctx: RenderCtx<'_>,
+) -> ScimResult<()> {
+    if ctx.breaks.has("scim-no-409") {
+        return Ok(());
+    }
+    let name = required_str(attrs, "userName")?.to_lowercase();
+    let taken = store.all(Kind::User).iter().any(|u| {
+        Some(u.id.as_str()) != own_id
+            && u.str_attr("userName")
+                .is_some_and(|n| n.to_lowercase() == name)
+    });
+    if taken {
+        return Err(ScimError::new(
+            StatusCode::CONFLICT,
+            Some(ScimType::Uniqueness),
+            format!("userName `{name}` is already taken"),
+        ));
+    }
+    Ok(())
+}
+
+/// Members are stored as `{value, type}` and must name existing resources; `display`
+/// and `$ref` are derived when rendering.
+fn group_rules(
+    store: &Store,
+    attrs: &mut Map<String, Value>,
+    own_id: Option<&str>,
+) -> ScimResult<()> {
+    required_str(attrs, "displayName")?;
+    let Some(Value::Array(members)) = jsonci::get(attrs, "members") else {
+        return Ok(());
+    };
+    let mut clean: Vec<Value> = Vec::with_capacity(members.len());
+    for m in members {
+        let id = m
+            .as_object()
+            .and_then(|o| jsonci::get(o, "value"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| ScimError::invalid_value("each member needs a string `value`"))?;
+        if Some(id) == own_id {
+            return Err(ScimError::invalid_value("a group cannot be its own member"));
+        }
+        let kind = store
+            .kind_of(id)
+            .ok_or_else(|| ScimError::invalid_value(format!("member `{id}` does not exist")))?;
+        if clean.iter().any(|c| c["value"] == id) {
+            continue;
+        }
+        clean.push(serde_json::json!({"value": id, "type": kind.name()}));
+    }
+    attrs.insert("members".into(), Value::Array(clean));
+    Ok(())
+}
+
+/// `If-Match` (RFC 7644 §3.14): a mismatch means the client's copy is stale.
+fn check_if_match(if_match: Option<&str>, res: &Resource, ctx: RenderCtx<'_>) -> ScimResult<()> {
+    if ctx.breaks.has("scim-if-match-ignored") {
+        return Ok(());
+    }
+    let Some(header) = if_match else {
+        return Ok(());
+    };
+    let current = format!("\"{}\"", res.version);
+    // SCIM's entity tags are weak, yet RFC 7644 uses them in If-Match: compare opaquely.
+    let ok = header
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == current);
+    if ok {
+        Ok(())
+    } else {
+        Err(ScimError::new(
+            StatusCode::PRECONDITION_FAILED,
+            None,
+            format!("version mismatch: the resource is at W/{current}"),
+        ))
+    }
+}
+
+pub fn create(
+    store: &mut Store,
+    kind: Kind,
+    body: Value,
+    ctx: RenderCtx<'_>,
+) -> ScimResult<Rendered> {
+    let attrs = prepare(store, kind, as_object(body)?, None, ctx)?;
+    let id = store.insert(kind, attrs).id.clone();
+    get(store, kind, &id, &Projection::default(), ctx)
+}
+
+pub fn get(
+    store: &Store,
+    kind: Kind,
+    id: &str,
+    projection: &Projection,
+    ctx: RenderCtx<'_>,
+) -> ScimResult<Rendered> {
+    let res = store.get(kind, id).ok_or_else(|| not_found(kind, id))?;
+    Ok(rendered(store, kind, res, ctx, projection))
+}
+
+/// GET of one resource as a client sees it (deactivated users stay readable).
+pub fn read(
+    store: &Store,
+    kind: Kind,
+    id: &str,
+    projection: &Projection,
+    ctx: RenderCtx<'_>,
+) -> ScimResult<Rendered> {
+    let res = store.get(kind, id).ok_or_else(|| not_found(kind, id))?;
+    let inactive = jsonci::get(&res.attrs, "active") == Some(&Value::Bool(false));
+    if kind == Kind::User && inactive && ctx.breaks.has("scim-deactivated-hidden") {
+        return Err(not_found(kind, id));
+    }
+    get(store, kind, id, projection, ctx)
+}
+
+pub fn replace(
+    store: &mut Store,
+    kind: Kind,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+    ctx: RenderCtx<'_>,
+) -> ScimResult<Rendered> {
+    let res = store.get(kind, id).ok_or_else(|| not_found(kind, id))?;
+    check_if_match(if_match, res, ctx)?;
+    let mut body = as_object(body)?;
+    let mut id = id.to_string();
+    if let Some(sent) = jsonci::remove(&mut body, "id") {
+        // Restating the id is fine (clients PUT back what they read); changing it is not.
+        if sent.as_str() != Some(id.as_str()) {
+            let Some(new_id) = sent.as_str().filter(|_| ctx.breaks.has("scim-id-mutable")) else {
+                return Err(ScimError::mutability("`id` cannot be changed"));
+            };
+            store.rename(kind, &id, new_id);
+            id = new_id.to_string();
+        }
+    }
+    let attrs = prepare(store, kind, body, Some(&id), ctx)?;
+    commit(store, kind, &id, attrs, ctx)?;
+    get(store, kind, &id, &Projection::default(), ctx)
+}
+
+pub fn patch(
+    store: &mut Store,
+    kind: Kind,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+    ctx: RenderCtx<'_>,
+    projection: &Projection,
+) -> ScimResult<Rendered> {
+    let res = store.get(kind, id).ok_or_else(|| not_found(kind, id))?;
+    check_if_match(if_match, res, ctx)?;
+    let ops = patch::parse_request(&body, ctx.breaks)?;
+    let mut doc = res.attrs.clone();
+    patch::apply(&mut doc, &ops, kind, id, ctx.breaks)?;
+    let attrs = prepare(store, kind, doc, Some(id), ctx)?;
+    commit(store, kind, id, attrs, ctx)?;
+    get(store, kind, id, projection, ctx)
+}
+
+/// Stores validated attributes. An update that changes nothing keeps the version, so
+/// entity tags only move when the resource does.
+fn commit(
+    store: &mut Store,
+    kind: Kind,
+    id: &str,
+    mut attrs: Map<String, Value>,
+    ctx: RenderCtx<'_>,
+) -> ScimResult<()> {
+    let res = store.get_mut(kind, id).ok_or_else(|| not_found(kind, id))?;
+    if kind == Kind::User && ctx.breaks.has("scim-active-ignored") {
+        let deactivating = jsonci::get(&attrs, "active") == Some(&Value::Bool(false));
+        if deactivating {
+            match jsonci::get(&res.attrs, "active").cloned() {
+                Some(old) => jsonci::insert(&mut attrs, "active", old),
+                None => {
+                    jsonci::remove(&mut attrs, "active");
+                }
+            }
+        }
+    }
+    if attrs != res.attrs {
+        res.update(attrs);
+    }
+    Ok(())
+}
+
+pub fn delete(
+    store: &mut Store,
+    kind: Kind,
+    id: &str,
+    if_match: Option<&str>,
+    ctx: RenderCtx<'_>,
+) -> ScimResult<()> {
+    let res = store.get(kind, id).ok_or_else(|| not_found(kind, id))?;
+    check_if_match(if_match, res, ctx)?;
+    if !ctx.breaks.has("scim-delete-still-readable") {
+        store.remove(kind, id);
+    }
+    Ok(())
+}
+
+/// Parses the `filter` of a list or search request.
+fn list_filter(raw: Option<&str>, ctx: RenderCtx<'_>) -> ScimResult<Option<filter::Filter>> {
+    let Some(raw) = raw.filter(|f| !f.trim().is_empty()) else {
+        return Ok(None);
+    };
+    filter::parse(raw).map(Some).map_err(|e| {
+        if ctx.breaks.has("scim-bad-filter-500") {
+            ScimError::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error")
+        } else {
+            ScimError::bad_request(ScimType::InvalidFilter, format!("invalid filter: {e}"))
+        }
+    })
+}
+
+pub fn list(store: &mut Store, kind: Kind, q: &ListQuery, ctx: RenderCtx<'_>) -> ScimResult<Value> {
+    let filter = list_filter(q.filter.as_deref(), ctx)?;
+    let eval = EvalCtx {
+        kind,
+        all_case_exact: ctx.breaks.has("scim-filter-case-sensitive"),
+    };
+    store.lists_served += 1;
+    let store = &*store;
+    let mut hits: Vec<Map<String, Value>> = store
+        .all(kind)
+        .iter()
+        .map(|r| render::render(store, kind, r, ctx))
+        .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc, &eval)))
+        .collect();
+    if ctx.breaks.has("scim-unstable-paging") && store.lists_served.is_multiple_of(2) {
+        hits.reverse();
+    }
+    let total = hits.len();
+    if total == 0 && filter.is_some() && ctx.breaks.has("scim-empty-filter-404") {
+        return Err(ScimError::not_found("no resource matches the filter"));
+    }
+    // RFC 7644 §3.4.2.4: startIndex < 1 means 1; a negative count means 0.
+    let start_index = q.start_index.unwrap_or(1).max(1) as u64;
+    let count = q
+        .count
+        .map_or(MAX_RESULTS, |c| c.max(0) as u64)
+        .min(MAX_RESULTS);
+    let skip = if ctx.breaks.has("scim-startindex-zero-based") {
+        start_index
+    } else {
+        start_index - 1
+    };
+    let take = if ctx.breaks.has("scim-count-ignored") {
+        total as u64
+    } else {
+        count
+    };
+    let page: Vec<Value> = hits
+        .into_iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(take).unwrap_or(usize::MAX))
+        .map(|doc| Value::Object(q.projection.apply(kind, doc)))
+        .collect();
+    Ok(render::list_response(page, total, start_index, ctx.breaks))
+}

@@ -1,0 +1,438 @@
+//! One test per break switch: the same scenario against a correct server and against
+//! one with the switch on, asserting what differs.
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::*;
+use crate::demo::scim::schema::ERROR_URN;
+
+const ON_OFF: [bool; 2] = [false, true];
+
+#[tokio::test]
+async fn create_200() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-create-200", on).await;
+        let r = h.post("/Users", &user_body("a")).await;
+        assert_eq!(r.status, if on { 200 } else { 201 });
+    }
+}
+
+#[tokio::test]
+async fn no_location() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-no-location", on).await;
+        let r = h.post("/Users", &user_body("a")).await;
+        assert_eq!(r.status, 201);
+        assert_eq!(r.header("location").is_none(), on);
+        assert!(r.body["meta"]["location"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn no_409() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-no-409", on).await;
+        h.user("dup@x.com").await;
+        let r = h.post("/Users", &user_body("DUP@x.com")).await;
+        assert_eq!(r.status, if on { 201 } else { 409 });
+        assert_eq!(h.server.user_count(), if on { 2 } else { 1 });
+    }
+}
+
+#[tokio::test]
+async fn username_lowercased() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-username-lowercased", on).await;
+        let r = h.post("/Users", &user_body("Mixed.Case@X.com")).await;
+        let want = if on {
+            "mixed.case@x.com"
+        } else {
+            "Mixed.Case@X.com"
+        };
+        assert_eq!(r.body["userName"], want);
+    }
+}
+
+#[tokio::test]
+async fn filter_case_sensitive() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-filter-case-sensitive", on).await;
+        h.user("Alice@X.com").await;
+        let r = h
+            .get(&format!(
+                "/Users?filter={}",
+                q(r#"userName eq "alice@x.com""#)
+            ))
+            .await;
+        assert_eq!(r.body["totalResults"], if on { 0 } else { 1 });
+    }
+}
+
+#[tokio::test]
+async fn active_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-active-ignored", on).await;
+        let id = h.user("a").await;
+        let r = h
+            .patch(
+                &format!("/Users/{id}"),
+                &json!([{"op": "replace", "path": "active", "value": false}]),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        // Broken, the user stays active.
+        assert_eq!(h.get(&format!("/Users/{id}")).await.body["active"], on);
+    }
+}
+
+#[tokio::test]
+async fn deactivated_hidden() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-deactivated-hidden", on).await;
+        let id = h.user("a").await;
+        h.patch(
+            &format!("/Users/{id}"),
+            &json!([{"op": "replace", "value": {"active": false}}]),
+        )
+        .await;
+        assert_eq!(
+            h.get(&format!("/Users/{id}")).await.status,
+            if on { 404 } else { 200 }
+        );
+    }
+}
+
+#[tokio::test]
+async fn empty_filter_404() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-empty-filter-404", on).await;
+        let r = h
+            .get(&format!("/Users?filter={}", q(r#"userName eq "nobody""#)))
+            .await;
+        assert_eq!(r.status, if on { 404 } else { 200 });
+    }
+}
+
+#[tokio::test]
+async fn error_no_schema() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-error-no-schema", on).await;
+        let r = h.get("/Users/missing").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body.get("schemas").is_none(), on);
+        assert_eq!(r.body["status"], if on { json!(404) } else { json!("404") });
+        if !on {
+            assert_eq!(r.body["schemas"], json!([ERROR_URN]));
+        }
+    }
+}
+
+#[tokio::test]
+async fn pathless_patch_rejected() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-pathless-patch-rejected", on).await;
+        let id = h.user("a").await;
+        let r = h
+            .patch(
+                &format!("/Users/{id}"),
+                &json!([{"op": "replace", "value": {"active": false}}]),
+            )
+            .await;
+        assert_eq!(r.status, if on { 400 } else { 200 });
+    }
+}
+
+#[tokio::test]
+async fn member_filter_remove_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-member-filter-remove-ignored", on).await;
+        let u = h.user("a").await;
+        let g = h.group("G", &[&u]).await;
+        let r = h
+            .patch(
+                &format!("/Groups/{g}"),
+                &json!([{"op": "remove", "path": format!("members[value eq \"{u}\"]")}]),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body.get("members").is_some(), on);
+    }
+}
+
+#[tokio::test]
+async fn capitalised_ops_rejected() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-capitalised-ops-rejected", on).await;
+        let id = h.user("a").await;
+        let r = h
+            .patch(
+                &format!("/Users/{id}"),
+                &json!([{"op": "Replace", "path": "title", "value": "x"}]),
+            )
+            .await;
+        assert_eq!(r.status, if on { 400 } else { 200 });
+        let lower = h
+            .patch(
+                &format!("/Users/{id}"),
+                &json!([{"op": "replace", "path": "title", "value": "y"}]),
+            )
+            .await;
+        assert_eq!(lower.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn string_booleans_rejected() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-string-booleans-rejected", on).await;
+        let id = h.user("a").await;
+        let r = h
+            .patch(
+                &format!("/Users/{id}"),
+                &json!([{"op": "Replace", "path": "active", "value": "False"}]),
+            )
+            .await;
+        assert_eq!(r.status, if on { 400 } else { 200 });
+    }
+}
+
+#[tokio::test]
+async fn unstable_paging() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-unstable-paging", on).await;
+        for i in 0..3 {
+            h.user(&format!("u{i}")).await;
+        }
+        let first = h.get("/Users?count=2").await.resource_ids();
+        let second = h.get("/Users?count=2").await.resource_ids();
+        assert_eq!(first != second, on);
+    }
+}
+
+#[tokio::test]
+async fn retry_after_missing() {
+    for on in ON_OFF {
+        let breaks: &[&str] = if on {
+            &["scim-429-no-retry-after"]
+        } else {
+            &[]
+        };
+        let limit = RateLimit {
+            every_nth_request: 1,
+            retry_after_secs: 3,
+        };
+        let h = Harness::start_with(config(breaks, Some(limit))).await;
+        let r = h.get("/Users").await;
+        assert_eq!(r.status, 429);
+        assert_eq!(r.header("retry-after").is_none(), on);
+    }
+}
+
+#[tokio::test]
+async fn no_etag() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-no-etag", on).await;
+        let r = h.post("/Users", &user_body("a")).await;
+        assert_eq!(r.header("etag").is_none(), on);
+        assert_eq!(r.body["meta"].get("version").is_none(), on);
+    }
+}
+
+#[tokio::test]
+async fn if_match_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-if-match-ignored", on).await;
+        let id = h.user("a").await;
+        let body = json!({"schemas": [PATCH_URN], "Operations": [{"op": "replace", "path": "title", "value": "x"}]});
+        let rb = h
+            .req(Method::PATCH, &format!("/Users/{id}"))
+            .header("Content-Type", "application/scim+json")
+            .header("If-Match", "W/\"41\"")
+            .body(body.to_string());
+        assert_eq!(h.send(rb).await.status, if on { 200 } else { 412 });
+    }
+}
+
+#[tokio::test]
+async fn startindex_zero_based() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-startindex-zero-based", on).await;
+        let a = h.user("a").await;
+        let b = h.user("b").await;
+        let r = h.get("/Users?startIndex=1&count=1").await;
+        assert_eq!(r.resource_ids(), [if on { b } else { a }]);
+    }
+}
+
+#[tokio::test]
+async fn count_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-count-ignored", on).await;
+        for i in 0..3 {
+            h.user(&format!("u{i}")).await;
+        }
+        let r = h.get("/Users?count=1").await;
+        assert_eq!(r.resource_ids().len(), if on { 3 } else { 1 });
+    }
+}
+
+#[tokio::test]
+async fn pagination_strings() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-pagination-strings", on).await;
+        h.user("a").await;
+        let r = h.get("/Users").await;
+        for field in ["totalResults", "startIndex", "itemsPerPage"] {
+            assert_eq!(
+                r.body[field],
+                if on { json!("1") } else { json!(1) },
+                "{field}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn delete_still_readable() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-delete-still-readable", on).await;
+        let id = h.user("a").await;
+        assert_eq!(h.delete(&format!("/Users/{id}")).await.status, 204);
+        assert_eq!(
+            h.get(&format!("/Users/{id}")).await.status,
+            if on { 200 } else { 404 }
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_auth() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-no-auth", on).await;
+        let r = h.send(h.req_with_auth(Method::GET, "/Users", None)).await;
+        assert_eq!(r.status, if on { 200 } else { 401 });
+    }
+}
+
+#[tokio::test]
+async fn raw_token_rejected() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-raw-token-rejected", on).await;
+        let rb = h.req_with_auth(Method::GET, "/Users", Some(TOKEN));
+        assert_eq!(h.send(rb).await.status, if on { 401 } else { 200 });
+        assert_eq!(h.get("/Users").await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn bad_filter_500() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-bad-filter-500", on).await;
+        let r = h.get(&format!("/Users?filter={}", q("userName eq"))).await;
+        assert_eq!(r.status, if on { 500 } else { 400 });
+        assert_eq!(r.scim_type().is_some(), !on);
+    }
+}
+
+#[tokio::test]
+async fn groups_attr_missing() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-groups-attr-missing", on).await;
+        let u = h.user("a").await;
+        h.group("G", &[&u]).await;
+        let r = h.get(&format!("/Users/{u}")).await;
+        assert_eq!(r.body.get("groups").is_none(), on);
+    }
+}
+
+#[tokio::test]
+async fn attributes_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-attributes-ignored", on).await;
+        let id = h.user("a").await;
+        let r = h.get(&format!("/Users/{id}?attributes=userName")).await;
+        assert_eq!(r.body.get("emails").is_some(), on);
+    }
+}
+
+#[tokio::test]
+async fn excluded_attributes_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-excluded-attributes-ignored", on).await;
+        let id = h.user("a").await;
+        let r = h
+            .get(&format!("/Users/{id}?excludedAttributes=emails"))
+            .await;
+        assert_eq!(r.body.get("emails").is_some(), on);
+    }
+}
+
+#[tokio::test]
+async fn json_content_type_rejected() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-json-content-type-rejected", on).await;
+        let rb = h
+            .req(Method::POST, "/Users")
+            .header("Content-Type", "application/json")
+            .body(user_body("a").to_string());
+        assert_eq!(h.send(rb).await.status, if on { 415 } else { 201 });
+    }
+}
+
+#[tokio::test]
+async fn plain_json_responses() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-plain-json-responses", on).await;
+        let r = h.get("/Users").await;
+        let want = if on {
+            "application/json"
+        } else {
+            "application/scim+json; charset=utf-8"
+        };
+        assert_eq!(r.header("content-type"), Some(want));
+    }
+}
+
+#[tokio::test]
+async fn password_returned() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-password-returned", on).await;
+        let r = h.post("/Users", &user_body("a")).await;
+        assert_eq!(r.body.get("password").is_some(), on);
+    }
+}
+
+#[tokio::test]
+async fn enterprise_dropped() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-enterprise-dropped", on).await;
+        let id = h.post("/Users", &entra_user_body("e@x.com")).await.id();
+        let r = h.get(&format!("/Users/{id}")).await;
+        assert_eq!(r.body.get(ENTERPRISE_URN).is_none(), on);
+    }
+}
+
+#[tokio::test]
+async fn id_mutable() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-id-mutable", on).await;
+        let id = h.user("a").await;
+        let body = json!({"schemas": [USER_URN], "id": "renamed", "userName": "a"});
+        let r = h.put(&format!("/Users/{id}"), &body).await;
+        assert_eq!(r.status, if on { 200 } else { 400 });
+        assert_eq!(
+            h.get("/Users/renamed").await.status,
+            if on { 200 } else { 404 }
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_service_provider_config() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-no-service-provider-config", on).await;
+        let r = h.get("/ServiceProviderConfig").await;
+        assert_eq!(r.status, if on { 404 } else { 200 });
+    }
+}
