@@ -130,16 +130,20 @@ fn judge_json(
     scope: &mut Scope,
 ) -> Result<Option<(String, String)>, String> {
     let nodes: Vec<&Value> = check.path.query(body).all();
-    let actual = || match nodes.as_slice() {
-        [] => "nothing (no such path)".to_string(),
-        [one] => short(one),
-        many => format!(
-            "{} values: {}",
-            many.len(),
-            short(&Value::Array(many.iter().map(|v| (*v).clone()).collect()))
-        ),
+    // A path that can select several nodes (`$.Resources[*].id`) is judged as the list of
+    // what it selected, the same way a capture of it is stored.
+    let many = crate::engine::path_selects_many(&check.path_text);
+    let selected: Option<Value> = if many {
+        Some(Value::Array(nodes.iter().map(|v| (*v).clone()).collect()))
+    } else {
+        nodes.first().map(|v| (*v).clone())
     };
-    let first = nodes.first().copied();
+    let actual = || match (&selected, many) {
+        (None, _) => "nothing (no such path)".to_string(),
+        (Some(Value::Array(a)), true) if a.is_empty() => "nothing (no such path)".to_string(),
+        (Some(v), _) => short(v),
+    };
+    let first = selected.as_ref();
     let verdict = match &check.check {
         Check::Exists(want) => {
             let exists = !nodes.is_empty();

@@ -513,9 +513,24 @@ fn track_scim_resources(
     });
 }
 
-/// Wildcards, slices, filters and descendant segments can select several nodes.
-fn path_selects_many(path: &str) -> bool {
-    path.contains('*') || path.contains("..") || path.contains('?') || path.contains(':')
+/// Whether a JSONPath can select several nodes: wildcards, slices, filters, unions and
+/// descendant segments can; names and indexes cannot. Quoted names (`$['urn:...:User']`)
+/// are skipped, since what they contain is a name, not syntax.
+pub(crate) fn path_selects_many(path: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut previous = '\0';
+    for c in path.chars() {
+        match quote {
+            Some(q) if c == q && previous != '\\' => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if matches!(c, '*' | '?' | ':' | ',') => return true,
+            None if c == '.' && previous == '.' => return true,
+            None => {}
+        }
+        previous = c;
+    }
+    false
 }
 
 fn capture(
@@ -534,6 +549,9 @@ fn capture(
             CaptureFrom::Json(path, text) => {
                 let value = resp.json().ok().and_then(|body| {
                     let nodes = path.query(&body).all();
+                    if path_selects_many(text) && nodes.is_empty() {
+                        return None;
+                    }
                     // A path that can select many (`$.Resources[*].id`) captures the list,
                     // so a later step can compare pages or orders.
                     if path_selects_many(text) {
@@ -563,4 +581,30 @@ fn capture(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_selects_many;
+
+    #[test]
+    fn singular_and_plural_paths() {
+        for p in [
+            "$.id",
+            "$.Resources[0].id",
+            "$['urn:x:y:User'].department",
+            "$.a[\"b*c\"]",
+        ] {
+            assert!(!path_selects_many(p), "{p}");
+        }
+        for p in [
+            "$.Resources[*].id",
+            "$..id",
+            "$.a[?@.x == 'y']",
+            "$.a[0:2]",
+            "$.a[0,1]",
+        ] {
+            assert!(path_selects_many(p), "{p}");
+        }
+    }
 }

@@ -4,8 +4,14 @@ use crate::diag::Source;
 
 /// (file name, text) of every built-in plan, in the order they run.
 const PLANS: &[(&str, &str)] = &[
-    ("scim-okta.yaml", include_str!("../../test-plans/scim-okta.yaml")),
-    ("scim-rfc.yaml", include_str!("../../test-plans/scim-rfc.yaml")),
+    (
+        "scim-okta.yaml",
+        include_str!("../../test-plans/scim-okta.yaml"),
+    ),
+    (
+        "scim-rfc.yaml",
+        include_str!("../../test-plans/scim-rfc.yaml"),
+    ),
 ];
 
 /// Every built-in plan as a [`Source`] named `builtin:FILE`.

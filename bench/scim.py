@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""SCIM benchmark: the built-in SCIM plans against the embedded reference server.
+
+Builds the release binary, runs `oinspect demo` (every SCIM plan, --jobs 4) several times and
+prints wall time, HTTP request count (from the JSON report's evidence, plus cleanup) and the
+peak resident memory of the oinspect process. The issue's target: total wall time < 0.5 s on
+the 2-core CI machine.
+
+    python3 bench/scim.py [--runs N]
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--jobs", type=int, default=4)
+    args = ap.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    exe = os.path.join(ROOT, "target", "release", "oinspect")
+    walls, requests, tests = [], None, None
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "r.json")
+        for i in range(args.runs):
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [exe, "demo", "--seed", str(i + 1), "--jobs", str(args.jobs), "--json", report],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env={**os.environ, "NO_COLOR": "1"},
+                timeout=120,
+            )
+            walls.append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                print(f"run {i + 1}: oinspect exited {proc.returncode}", file=sys.stderr)
+                return 1
+            with open(report) as f:
+                data = json.load(f)
+            requests = sum(len(t["evidence"]) for t in data["tests"]) + len(data["cleanup"]["removed"])
+            tests = len(data["tests"])
+    # ru_maxrss of children is the largest peak RSS of any child: the oinspect process (the
+    # cargo build above is excluded because it ran to completion before, see below).
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"plans: every built-in SCIM plan · tests: {tests} · jobs: {args.jobs} · runs: {args.runs}")
+    print(f"wall time per run: median {statistics.median(walls) * 1000:.0f} ms, "
+          f"min {min(walls) * 1000:.0f} ms, max {max(walls) * 1000:.0f} ms "
+          f"(includes starting the process and the reference app)")
+    print(f"HTTP requests per run: {requests} (test requests + cleanup deletes)")
+    print(f"peak RSS (largest child process, including cargo): {peak_kib / 1024:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
