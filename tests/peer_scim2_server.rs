@@ -11,6 +11,8 @@
 //! cargo test --test peer_scim2_server -- --ignored
 //! # after a plan changed: print the observed table in Rust syntax, paste it over EXPECTED
 //! OINSPECT_PEER_PRINT=1 cargo test --test peer_scim2_server -- --ignored --nocapture
+//! # keep the report, the request/response artifacts and the peer's log for a look
+//! OINSPECT_PEER_KEEP=/tmp/peer cargo test --test peer_scim2_server -- --ignored
 //! ```
 
 use std::collections::BTreeMap;
@@ -28,13 +30,18 @@ const LAUNCHER_ENV: &str = "OINSPECT_SCIM2_SERVER";
 const TOKEN_ENV: &str = "OINSPECT_PEER_SCIM2_TOKEN";
 /// Set to 1 to print the observed outcomes as a Rust table to paste over `EXPECTED`.
 const PRINT_ENV: &str = "OINSPECT_PEER_PRINT";
+/// Set to a directory to keep the target, the JSON report, the artifacts and the peer's log
+/// there (for investigating a verdict) instead of in a temporary directory.
+const KEEP_ENV: &str = "OINSPECT_PEER_KEEP";
 /// How long the peer gets to answer after it is started.
 const STARTUP: Duration = Duration::from_secs(20);
 
 /// (test id, outcome, why it is not a pass) for every test `oinspect run` selects against
 /// scim2-server 0.8.3 (pins in tests/peers/scim2-server-requirements.txt) with `--seed 1`.
+/// The outcome may list alternatives (`"pass|fail"`) for a verdict that depends on timing.
 /// Reasons starting with "oinspect bug" are ours, reported and awaiting a fix: when the fix
-/// lands the outcome flips and this table must be refreshed (see the module docs).
+/// lands the outcome flips and this table must be refreshed (see the module docs); the other
+/// reasons are scim2-server's deviations, checked against the RFC and the request evidence.
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("scim.auth.required", "pass", ""),
     ("scim.discovery.resource-types", "pass", ""),
@@ -48,14 +55,35 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     (
         "scim.groups.user-groups-attribute",
         "fail",
-        "scim2-server does not derive the readOnly User.groups attribute from Group membership (RFC 7643 §4.1.2 describes it, no MUST)",
+        "scim2-server does not derive the readOnly User.groups attribute from Group membership; RFC 7643 §4.1.2 defines it but does not make it mandatory",
     ),
-    ("scim.pagination.integers", "pass", ""),
+    ("scim.okta.crud-deactivate", "pass", ""),
+    ("scim.okta.crud-profile-update", "pass", ""),
+    ("scim.okta.crud-reactivate", "pass", ""),
+    ("scim.okta.group-add-member", "pass", ""),
+    ("scim.okta.group-delete", "pass", ""),
+    ("scim.okta.group-lookup", "pass", ""),
+    ("scim.okta.group-push-create", "pass", ""),
+    ("scim.okta.group-push-now", "pass", ""),
+    ("scim.okta.group-remove-member", "pass", ""),
+    ("scim.okta.group-rename", "pass", ""),
+    ("scim.okta.import-paging", "pass", ""),
+    ("scim.okta.s1-list-users", "pass", ""),
+    ("scim.okta.s10-groups-endpoint", "pass", ""),
     (
-        "scim.pagination.stable-order",
-        "fail",
-        "oinspect bug: a json `equals` check compares only the first node of a multi-node path ($.Resources[*].id) with the captured list, so identical pages differ",
+        "scim.okta.s10-groups-latency",
+        "pass|fail",
+        "timing: a 600 ms budget on a shared 2-core machine with a debug build; either verdict is accepted",
     ),
+    ("scim.okta.s11-bad-token", "pass", ""),
+    ("scim.okta.s12-not-found-error", "pass", ""),
+    ("scim.okta.s2-get-user", "pass", ""),
+    ("scim.okta.s3-filter-unknown-username", "pass", ""),
+    ("scim.okta.s4-unknown-id", "pass", ""),
+    ("scim.okta.s5-s8-create-user", "pass", ""),
+    ("scim.okta.s9-username-case", "pass", ""),
+    ("scim.pagination.integers", "pass", ""),
+    ("scim.pagination.stable-order", "pass", ""),
     ("scim.users.attributes-projection", "pass", ""),
     ("scim.users.create", "pass", ""),
     ("scim.users.deactivate", "pass", ""),
@@ -76,7 +104,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     (
         "scim.users.patch-replace",
         "fail",
-        "oinspect bug: scim.users.id-immutable's PUT omits emails, which the server may clear (RFC 7644 §3.5.1); the later replace of emails[type eq \"work\"].value then rightly gets 400 noTarget (RFC 7644 §3.5.2.3)",
+        "oinspect bug: scim.users.id-immutable's PUT omits emails, which a server may clear (RFC 7644 §3.5.1); the later replace of emails[type eq \"work\"].value then rightly gets 400 noTarget (RFC 7644 §3.5.2.3)",
     ),
     ("scim.users.replace", "pass", ""),
     ("scim.users.username-case-preserved", "pass", ""),
@@ -263,25 +291,31 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The observed outcomes as a Rust table, keeping the reasons of rows that did not change.
+/// Whether an EXPECTED outcome (`"fail"`, or alternatives like `"pass|fail"`) admits `got`.
+fn admits(expected: &str, got: &str) -> bool {
+    expected.split('|').any(|o| o == got)
+}
+
+/// The observed outcomes as a Rust table, keeping the rows (and reasons) that still hold.
 fn render_table(observed: &BTreeMap<String, (String, String)>) -> String {
     let known: BTreeMap<&str, (&str, &str)> =
         EXPECTED.iter().map(|(id, o, r)| (*id, (*o, *r))).collect();
     let mut s = String::from("const EXPECTED: &[(&str, &str, &str)] = &[\n");
     for (id, (outcome, message)) in observed {
+        let (outcome, reason) = match known.get(id.as_str()) {
+            Some((o, r)) if admits(o, outcome) => ((*o).to_string(), (*r).to_string()),
+            _ if outcome == "pass" => (outcome.clone(), String::new()),
+            _ => (outcome.clone(), format!("TODO investigate: {message}")),
+        };
         if outcome == "pass" {
             writeln!(s, "    ({id:?}, \"pass\", \"\"),").unwrap();
-            continue;
+        } else {
+            writeln!(
+                s,
+                "    (\n        {id:?},\n        {outcome:?},\n        {reason:?},\n    ),"
+            )
+            .unwrap();
         }
-        let reason = match known.get(id.as_str()) {
-            Some((o, r)) if o == outcome && !r.is_empty() => (*r).to_string(),
-            _ => format!("TODO investigate: {message}"),
-        };
-        writeln!(
-            s,
-            "    (\n        {id:?},\n        {outcome:?},\n        {reason:?},\n    ),"
-        )
-        .unwrap();
     }
     s.push_str("];\n");
     s
@@ -293,7 +327,9 @@ fn expected_table_is_well_formed() {
     for (id, outcome, reason) in EXPECTED {
         assert!(seen.insert(*id), "{id} is listed twice in EXPECTED");
         assert!(
-            ["pass", "fail", "error", "skip"].contains(outcome),
+            outcome
+                .split('|')
+                .all(|o| ["pass", "fail", "error", "skip"].contains(&o)),
             "{id}: unknown outcome {outcome}"
         );
         assert_eq!(
@@ -307,11 +343,20 @@ fn expected_table_is_well_formed() {
 #[test]
 #[ignore = "needs scim2-server (installed by .ci/install-peers)"]
 fn builtin_plans_against_scim2_server() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = match std::env::var_os(KEEP_ENV) {
+        Some(keep) if !keep.is_empty() => {
+            let keep = PathBuf::from(keep);
+            let _ = std::fs::remove_dir_all(keep.join("artifacts"));
+            std::fs::create_dir_all(&keep).expect("create the OINSPECT_PEER_KEEP directory");
+            keep
+        }
+        _ => temp.path().to_path_buf(),
+    };
     let token = random_token();
-    let peer = start_peer(dir.path(), &token);
+    let peer = start_peer(&dir, &token);
 
-    let target = dir.path().join("target.yaml");
+    let target = dir.join("target.yaml");
     std::fs::write(
         &target,
         format!(
@@ -320,8 +365,8 @@ fn builtin_plans_against_scim2_server() {
         ),
     )
     .expect("write target");
-    let report = dir.path().join("report.json");
-    let artifacts = dir.path().join("artifacts");
+    let report = dir.join("report.json");
+    let artifacts = dir.join("artifacts");
 
     let output = assert_cmd::Command::cargo_bin("oinspect")
         .expect("binary is built by cargo test")
@@ -374,7 +419,7 @@ fn builtin_plans_against_scim2_server() {
             None => problems.push(format!(
                 "{id}: expected {want}, but the run did not report it"
             )),
-            Some((got, message)) if got != want => {
+            Some((got, message)) if !admits(want, got) => {
                 problems.push(format!("{id}: expected {want}, got {got}: {message}"))
             }
             Some(_) => {}
