@@ -50,7 +50,11 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Validate { plans, target } => validate(&plans, target.as_deref()),
         Command::Explain { id, plans } => explain(&id, &plans),
         Command::Demo(args) => demo(args).await,
-        Command::Serve { port, breaks } => serve(port, &breaks).await,
+        Command::Serve {
+            port,
+            breaks,
+            rate_limit,
+        } => serve(port, &breaks, rate_limit).await,
     };
     match result {
         Ok(code) => code,
@@ -177,9 +181,11 @@ async fn demo(args: DemoArgs) -> Result<i32, Invalid> {
         return Ok(exit::OK);
     }
     let breaks = Breaks::from_names(&args.breaks).map_err(|e| Invalid::Message(e.to_string()))?;
-    let app = ReferenceApp::start(0, breaks).await.map_err(|e| {
-        Invalid::Message(format!("cannot start the reference app on 127.0.0.1: {e}"))
-    })?;
+    let app = ReferenceApp::start(0, breaks, args.rate_limit)
+        .await
+        .map_err(|e| {
+            Invalid::Message(format!("cannot start the reference app on 127.0.0.1: {e}"))
+        })?;
     let source = crate::diag::Source::new("demo-target.yaml", app.target_yaml(true));
     let target = target::load_target_source(&source, Path::new("."))?;
     let plans = builtin_plans()?
@@ -191,9 +197,9 @@ async fn demo(args: DemoArgs) -> Result<i32, Invalid> {
     code
 }
 
-async fn serve(port: u16, breaks: &[String]) -> Result<i32, Invalid> {
+async fn serve(port: u16, breaks: &[String], rate_limit: Option<u64>) -> Result<i32, Invalid> {
     let breaks = Breaks::from_names(breaks).map_err(|e| Invalid::Message(e.to_string()))?;
-    let app = ReferenceApp::start(port, breaks)
+    let app = ReferenceApp::start(port, breaks, rate_limit)
         .await
         .map_err(|e| Invalid::Message(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
     println!("{}", app.target_yaml(false));

@@ -83,6 +83,9 @@ pub enum Command {
         /// Turn off one correct behaviour (repeatable; see `oinspect demo --list-breaks`)
         #[arg(long = "break", value_name = "NAME")]
         breaks: Vec<String>,
+        /// Answer every Nth SCIM request with 429 and `Retry-After: 0`
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
+        rate_limit: Option<u64>,
     },
 }
 
@@ -105,6 +108,10 @@ pub struct DemoArgs {
     /// List the break switches and exit
     #[arg(long)]
     pub list_breaks: bool,
+    /// Answer every Nth SCIM request with 429 and `Retry-After: 0` (shows oinspect retrying
+    /// the way Okta does; with `--break scim-429-no-retry-after` the header is missing)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
+    pub rate_limit: Option<u64>,
     #[command(flatten)]
     pub common: CommonRunArgs,
 }

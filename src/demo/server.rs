@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use super::Breaks;
 use super::oauth;
-use super::scim::{ScimConfig, ScimServer};
+use super::scim::{RateLimit, ScimConfig, ScimServer};
 
 /// Where the reference SCIM server lives below the app's root.
 pub const SCIM_BASE_PATH: &str = "/scim/v2";
@@ -28,8 +28,13 @@ pub struct ReferenceApp {
 }
 
 impl ReferenceApp {
-    /// Binds 127.0.0.1:`port` (0 picks a free port) and serves until dropped.
-    pub async fn start(port: u16, breaks: Breaks) -> std::io::Result<Self> {
+    /// Binds 127.0.0.1:`port` (0 picks a free port) and serves until dropped. With
+    /// `rate_limit_every`, every Nth SCIM request is answered 429 with `Retry-After: 0`.
+    pub async fn start(
+        port: u16,
+        breaks: Breaks,
+        rate_limit_every: Option<u64>,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let token = format!("demo-{:032x}", rand::rng().random::<u128>());
@@ -37,7 +42,10 @@ impl ReferenceApp {
             bearer_token: token.clone(),
             breaks,
             base_path: SCIM_BASE_PATH.to_string(),
-            rate_limit: None,
+            rate_limit: rate_limit_every.map(|n| RateLimit {
+                every_nth_request: n,
+                retry_after_secs: 0,
+            }),
         });
         let client_secret = format!("demo-secret-{:032x}", rand::rng().random::<u128>());
         let oauth = oauth::TokenEndpoint {

@@ -16,7 +16,7 @@ pub fn judge(
     scope: &mut Scope,
     step: usize,
     location: &str,
-) -> Result<Vec<Finding>, String> {
+) -> Result<Vec<Finding>, RenderError> {
     let mut findings = Vec::new();
     let mut found = |subject: String, expected: String, actual: String| {
         findings.push(Finding {
@@ -34,6 +34,9 @@ pub fn judge(
                 status.to_string(),
                 resp.status.to_string(),
             );
+            // A response of another kind (an error instead of a resource) fails every other
+            // expectation too; listing those buries the one finding that matters.
+            return Ok(findings);
         }
     }
     for (name, want) in &expect.headers {
@@ -93,16 +96,29 @@ pub fn judge(
     Ok(findings)
 }
 
-fn render(t: &Template, scope: &mut Scope) -> Result<String, String> {
-    t.render(scope)
-        .map_err(|p| format!("no value for `{{{{{p}}}}}`"))
+/// Why an expected value could not be rendered.
+#[derive(Debug)]
+pub enum RenderError {
+    /// A var or capture has no value (an earlier test of the sequence did not make it).
+    Missing(crate::template::Placeholder),
+    Invalid(String),
+}
+
+impl From<crate::template::Placeholder> for RenderError {
+    fn from(p: crate::template::Placeholder) -> Self {
+        Self::Missing(p)
+    }
+}
+
+fn render(t: &Template, scope: &mut Scope) -> Result<String, RenderError> {
+    Ok(t.render(scope)?)
 }
 
 /// Renders templates inside an expected JSON value.
-pub fn render_json(v: &Value, scope: &mut Scope) -> Result<Value, String> {
+pub fn render_json(v: &Value, scope: &mut Scope) -> Result<Value, RenderError> {
     Ok(match v {
         Value::String(s) => {
-            let t = Template::parse(s).map_err(|e| e.to_string())?;
+            let t = Template::parse(s).map_err(|e| RenderError::Invalid(e.to_string()))?;
             if let Some(value) = t.sole_placeholder().and_then(|p| scope.value_of(p)) {
                 return Ok(value);
             }
@@ -117,7 +133,7 @@ pub fn render_json(v: &Value, scope: &mut Scope) -> Result<Value, String> {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| Ok((k.clone(), render_json(v, scope)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, RenderError>>()?,
         ),
         other => other.clone(),
     })
@@ -128,7 +144,7 @@ fn judge_json(
     check: &JsonCheck,
     body: &Value,
     scope: &mut Scope,
-) -> Result<Option<(String, String)>, String> {
+) -> Result<Option<(String, String)>, RenderError> {
     let nodes: Vec<&Value> = check.path.query(body).all();
     // A path that can select several nodes (`$.Resources[*].id`) is judged as the list of
     // what it selected, the same way a capture of it is stored.

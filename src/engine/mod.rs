@@ -18,6 +18,7 @@ use crate::scim::schema;
 use crate::target::Target;
 use crate::template::{Placeholder, Template};
 
+use expect::RenderError;
 pub use expect::short;
 
 /// What every test of a run shares.
@@ -188,6 +189,7 @@ async fn run_step(
     let request = match build_request(ctx, step, scope, scim_auth.clone()) {
         Ok(r) => r,
         Err(BuildError::Missing(p)) => return Some(missing(test, &p)),
+        Err(BuildError::Skip(reason)) => return Some(Ending::skip(reason)),
         Err(BuildError::Invalid(m)) => {
             return Some(Ending::error(format!(
                 "step {number} ({}): {m}",
@@ -208,7 +210,8 @@ async fn run_step(
     }
     let mut findings = match expect::judge(&step.expect, &response, scope, number, &step.location) {
         Ok(f) => f,
-        Err(m) => return Some(Ending::error(format!("step {number}: {m}"))),
+        Err(RenderError::Missing(p)) => return Some(missing(test, &p)),
+        Err(RenderError::Invalid(m)) => return Some(Ending::error(format!("step {number}: {m}"))),
     };
     if let Some(max) = step.expect.max_ms {
         if elapsed_ms > max {
@@ -221,7 +224,23 @@ async fn run_step(
             });
         }
     }
-    if let Some(check) = step.expect.schema {
+    if response.status == 429 && !findings.is_empty() {
+        let retry_after = response.header("retry-after");
+        if retry_after
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_none()
+        {
+            findings.push(Finding {
+                step: number,
+                subject: "Retry-After header of the 429".into(),
+                expected: "an integer number of seconds (without one, Okta waits 5 minutes and doubles the wait on each retry)".into(),
+                actual: retry_after.map_or_else(|| "absent".to_string(), |v| format!("{v:?}")),
+                location: step.location.clone(),
+            });
+        }
+    }
+    let status_failed = findings.iter().any(|f| f.subject == "HTTP status");
+    if let (Some(check), false) = (step.expect.schema, status_failed) {
         schema_findings(
             check,
             &response,
@@ -359,6 +378,8 @@ fn missing(test: &TestCase, placeholder: &Placeholder) -> Ending {
 enum BuildError {
     Missing(Placeholder),
     Invalid(String),
+    /// The request cannot be made for this target; the test does not apply.
+    Skip(String),
 }
 
 impl From<Placeholder> for BuildError {
@@ -464,13 +485,25 @@ fn authorization(
     match &spec.auth {
         Some(AuthOverride::None) => Ok(None),
         Some(AuthOverride::Bearer(t)) => Ok(Some(format!("Bearer {}", t.render(scope)?))),
+        Some(AuthOverride::RawToken) => match scim_auth {
+            Some(value) if value.starts_with("Basic ") => Err(BuildError::Skip(
+                "the target authenticates with Basic, not a token".into(),
+            )),
+            Some(value) => Ok(Some(
+                value.strip_prefix("Bearer ").unwrap_or(&value).to_string(),
+            )),
+            None => Err(BuildError::Skip("the target has no SCIM token".into())),
+        },
         None => Ok(scim_auth),
     }
 }
 
 fn body_of(spec: &RequestSpec, scope: &mut Scope) -> Result<Option<Vec<u8>>, BuildError> {
     if let Some(json) = &spec.json {
-        let rendered = expect::render_json(json, scope).map_err(BuildError::Invalid)?;
+        let rendered = expect::render_json(json, scope).map_err(|e| match e {
+            RenderError::Missing(p) => BuildError::Missing(p),
+            RenderError::Invalid(m) => BuildError::Invalid(m),
+        })?;
         return serde_json::to_vec(&rendered)
             .map(Some)
             .map_err(|e| BuildError::Invalid(e.to_string()));
@@ -569,6 +602,7 @@ fn capture(
             Some(v) => {
                 scope.names.insert(c.name.clone(), v);
             }
+            None if c.optional => {}
             None => {
                 return Err(Finding {
                     step: number,

@@ -183,7 +183,12 @@ fn compile_step(
     let captures = spec
         .capture
         .iter()
-        .map(|(name, from)| compile_capture(name, from).map_err(|m| err(m)))
+        .map(|(name, from)| compile_capture(name, from, false).map_err(|m| err(m)))
+        .chain(
+            spec.capture_if_present
+                .iter()
+                .map(|(name, from)| compile_capture(name, from, true).map_err(|m| err(m))),
+        )
         .collect::<Result<Vec<_>, _>>()?;
     let schema = match (&spec.expect.schema, &spec.expect.schema_list) {
         (Some(_), Some(_)) => return Err(err("give one of `schema` and `schema_list`".into())),
@@ -283,7 +288,7 @@ fn compile_assertion(a: &JsonAssertion) -> Result<JsonCheck, String> {
     }
 }
 
-fn compile_capture(name: &str, from: &Template) -> Result<Capture, String> {
+fn compile_capture(name: &str, from: &Template, optional: bool) -> Result<Capture, String> {
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.is_empty() {
         return Err(format!(
             "invalid capture name `{name}`: use letters, digits and `_`"
@@ -304,6 +309,7 @@ fn compile_capture(name: &str, from: &Template) -> Result<Capture, String> {
     Ok(Capture {
         name: name.to_string(),
         from,
+        optional,
     })
 }
 

@@ -105,6 +105,8 @@ pub enum Check {
 pub struct Capture {
     pub name: String,
     pub from: CaptureFrom,
+    /// A missing value is not a failure.
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone)]

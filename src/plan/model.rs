@@ -80,6 +80,10 @@ pub struct StepSpec {
     /// `name: "$.json.path"` or `name: "header:Name"`.
     #[serde(default)]
     pub capture: BTreeMap<String, Template>,
+    /// Like `capture`, but a value that is not there is simply not captured (for probing
+    /// what a server advertises).
+    #[serde(default)]
+    pub capture_if_present: BTreeMap<String, Template>,
     /// Send the request this many times (fresh `random.*` values each time), judging each.
     #[serde(default)]
     pub repeat: Option<u32>,
@@ -173,6 +177,9 @@ pub enum AuthOverride {
     None,
     /// Send `Authorization: Bearer <token>` with this (wrong) token.
     Bearer(Template),
+    /// Send the target's token without a scheme (`Authorization: <token>`), as Okta's
+    /// "HTTP Header" auth mode does. Tests using it are skipped for Basic-auth targets.
+    RawToken,
 }
 
 /// Expected status: one code or any of a list.
