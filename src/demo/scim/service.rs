@@ -324,7 +324,12 @@ pub fn list(store: &mut Store, kind: Kind, q: &ListQuery, ctx: RenderCtx<'_>) ->
         kind,
         all_case_exact: ctx.breaks.has("scim-filter-case-sensitive"),
     };
-    store.lists_served += 1;
+    let served = {
+        let key = format!("{kind:?}:{}", q.filter.as_deref().unwrap_or(""));
+        let n = store.lists_served.entry(key).or_insert(0);
+        *n += 1;
+        *n
+    };
     let store = &*store;
     let mut hits: Vec<Map<String, Value>> = store
         .all(kind)
@@ -332,7 +337,7 @@ pub fn list(store: &mut Store, kind: Kind, q: &ListQuery, ctx: RenderCtx<'_>) ->
         .map(|r| render::render(store, kind, r, ctx))
         .filter(|doc| filter.as_ref().is_none_or(|f| f.matches(doc, &eval)))
         .collect();
-    if ctx.breaks.has("scim-unstable-paging") && store.lists_served.is_multiple_of(2) {
+    if ctx.breaks.has("scim-unstable-paging") && served.is_multiple_of(2) {
         hits.reverse();
     }
     let total = hits.len();

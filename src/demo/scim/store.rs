@@ -36,8 +36,10 @@ impl Resource {
 pub struct Store {
     users: Vec<Resource>,
     groups: Vec<Resource>,
-    /// List requests served so far (the `scim-unstable-paging` break alternates on it).
-    pub lists_served: u64,
+    /// List requests served so far (the `scim-unstable-paging` break alternates on it),
+    /// keyed by resource kind and filter, so that repeating one query alternates its order
+    /// whatever other clients list in between.
+    pub lists_served: std::collections::HashMap<String, u64>,
 }
 
 impl Store {

@@ -1,0 +1,177 @@
+//! A run leaves the vendor's tenant as it found it: everything the plans create is deleted at
+//! the end, also when tests fail.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use oinspect::demo::{Breaks, ReferenceApp};
+
+fn run_against(app: &ReferenceApp, dir: &Path, extra: &[&str]) -> std::process::Output {
+    let target = dir.join("target.yaml");
+    std::fs::write(&target, app.target_yaml(false)).unwrap();
+    Command::cargo_bin("oinspect")
+        .unwrap()
+        .args(["run", "--seed", "5", "--target"])
+        .arg(&target)
+        .args(extra)
+        .env("OINSPECT_DEMO_TOKEN", &app.token)
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap()
+}
+
+/// The app runs on its own thread's runtime while the binary runs in another process.
+fn with_app<T>(breaks: &[&str], f: impl FnOnce(&ReferenceApp) -> T) -> T {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let breaks = Breaks::from_names(breaks).unwrap();
+    let app = rt.block_on(ReferenceApp::start(0, breaks, None)).unwrap();
+    let out = f(&app);
+    drop(app);
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    out
+}
+
+#[test]
+fn a_passing_run_leaves_no_user_or_group() {
+    let dir = tempfile::tempdir().unwrap();
+    with_app(&[], |app| {
+        let out = run_against(app, dir.path(), &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(stdout.contains("cleanup: removed"), "{stdout}");
+        assert_eq!(
+            app.scim.user_names(),
+            Vec::<String>::new(),
+            "users left behind"
+        );
+        assert_eq!(
+            app.scim.group_names(),
+            Vec::<String>::new(),
+            "groups left behind"
+        );
+    });
+}
+
+#[test]
+fn a_failing_run_still_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    // Broken PATCH handling makes lifecycle tests fail half-way, with resources created.
+    with_app(
+        &[
+            "scim-pathless-patch-rejected",
+            "scim-member-filter-remove-ignored",
+        ],
+        |app| {
+            let out = run_against(
+                app,
+                dir.path(),
+                &["--json", dir.path().join("r.json").to_str().unwrap()],
+            );
+            assert_eq!(out.status.code(), Some(1));
+            assert_eq!(
+                app.scim.user_count(),
+                0,
+                "users left: {:?}",
+                app.scim.user_names()
+            );
+            assert_eq!(
+                app.scim.group_count(),
+                0,
+                "groups left: {:?}",
+                app.scim.group_names()
+            );
+            let report: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+            assert!(report["cleanup"]["removed"].as_array().unwrap().len() > 5);
+            assert_eq!(
+                report["cleanup"]["left_behind"].as_array().unwrap().len(),
+                0
+            );
+        },
+    );
+}
+
+/// A vendor whose DELETE fails: the report must name what was left behind and why.
+fn start_undeletable_vendor() -> String {
+    use axum::routing::{delete, post};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let app = axum::Router::new()
+                .route(
+                    "/scim/v2/Users",
+                    post(|| async {
+                        (
+                            axum::http::StatusCode::CREATED,
+                            [("content-type", "application/scim+json")],
+                            r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"kept-1","userName":"oinspect-9-x@example.test"}"#,
+                        )
+                    }),
+                )
+                .route(
+                    "/scim/v2/Users/{id}",
+                    delete(|| async { axum::http::StatusCode::INTERNAL_SERVER_ERROR }),
+                );
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    let addr = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    format!("http://{addr}")
+}
+
+#[test]
+fn what_cannot_be_deleted_is_reported_as_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = start_undeletable_vendor();
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        "plan: create-only\ntitle: t\nrequires: [scim]\ntests:\n  - id: t.create\n    title: c\n    severity: required\n    why: w\n    spec: s\n    steps:\n      - scim: { method: POST, path: /Users, json: { userName: x } }\n        expect: { status: 201 }\n",
+    )
+    .unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!("name: v\nscim:\n  base_url: {base}/scim/v2\n  auth: {{ bearer: tok-1234 }}\n"),
+    )
+    .unwrap();
+    let json = dir.path().join("r.json");
+    let out = Command::cargo_bin("oinspect")
+        .unwrap()
+        .arg("run")
+        .arg(&plan)
+        .arg("--target")
+        .arg(&target)
+        .arg("--json")
+        .arg(&json)
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "left behind: SCIM Users kept-1 (oinspect-9-x@example.test) (DELETE answered HTTP 500)"
+        ),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let left = &report["cleanup"]["left_behind"][0];
+    assert_eq!(
+        left["resource"],
+        "SCIM Users kept-1 (oinspect-9-x@example.test)"
+    );
+    assert_eq!(left["reason"], "DELETE answered HTTP 500");
+}
