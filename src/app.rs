@@ -319,10 +319,10 @@ fn write_reports(report: &runner::RunReport, code: i32, common: &CommonRunArgs) 
             Err(e) => eprintln!("error: cannot render the JSON report: {e}"),
         }
     }
-    if let Some(dir) = &common.artifacts {
-        if let Err(e) = report::artifacts::write(report, dir) {
-            eprintln!("error: cannot write artifacts to {}: {e}", dir.display());
-        }
+    if let Some(dir) = &common.artifacts
+        && let Err(e) = report::artifacts::write(report, dir)
+    {
+        eprintln!("error: cannot write artifacts to {}: {e}", dir.display());
     }
 }
 

@@ -27,17 +27,17 @@ pub fn judge(
             location: location.to_string(),
         });
     };
-    if let Some(status) = &expect.status {
-        if !status.matches(resp.status) {
-            found(
-                "HTTP status".into(),
-                status.to_string(),
-                resp.status.to_string(),
-            );
-            // A response of another kind (an error instead of a resource) fails every other
-            // expectation too; listing those buries the one finding that matters.
-            return Ok(findings);
-        }
+    if let Some(status) = &expect.status
+        && !status.matches(resp.status)
+    {
+        found(
+            "HTTP status".into(),
+            status.to_string(),
+            resp.status.to_string(),
+        );
+        // A response of another kind (an error instead of a resource) fails every other
+        // expectation too; listing those buries the one finding that matters.
+        return Ok(findings);
     }
     for (name, want) in &expect.headers {
         match (resp.header(name), want) {

@@ -146,15 +146,15 @@ async fn run_steps(
     }
     for (index, step) in test.steps.iter().enumerate() {
         let number = index + 1;
-        if let Some(when) = &step.when {
-            if scope.names.get(&when.name) != Some(&when.equals) {
-                continue;
-            }
+        if let Some(when) = &step.when
+            && scope.names.get(&when.name) != Some(&when.equals)
+        {
+            continue;
         }
-        if let Some(req) = &step.require {
-            if scope.names.get(&req.name) != Some(&req.equals) {
-                return Ending::skip(req.reason.clone());
-            }
+        if let Some(req) = &step.require
+            && scope.names.get(&req.name) != Some(&req.equals)
+        {
+            return Ending::skip(req.reason.clone());
         }
         if let Some(note) = &step.note {
             notes.push(format!("step {number}: {note}"));
@@ -213,16 +213,16 @@ async fn run_step(
         Err(RenderError::Missing(p)) => return Some(missing(test, &p)),
         Err(RenderError::Invalid(m)) => return Some(Ending::error(format!("step {number}: {m}"))),
     };
-    if let Some(max) = step.expect.max_ms {
-        if elapsed_ms > max {
-            findings.push(Finding {
-                step: number,
-                subject: "response time".into(),
-                expected: format!("at most {max} ms"),
-                actual: format!("{elapsed_ms} ms"),
-                location: step.location.clone(),
-            });
-        }
+    if let Some(max) = step.expect.max_ms
+        && elapsed_ms > max
+    {
+        findings.push(Finding {
+            step: number,
+            subject: "response time".into(),
+            expected: format!("at most {max} ms"),
+            actual: format!("{elapsed_ms} ms"),
+            location: step.location.clone(),
+        });
     }
     if response.status == 429 && !findings.is_empty() {
         let retry_after = response.header("retry-after");

@@ -178,16 +178,16 @@ fn compile_step(
         .expect
         .json
         .iter()
-        .map(|a| compile_assertion(a).map_err(|m| err(m)))
+        .map(|a| compile_assertion(a).map_err(&err))
         .collect::<Result<Vec<_>, _>>()?;
     let captures = spec
         .capture
         .iter()
-        .map(|(name, from)| compile_capture(name, from, false).map_err(|m| err(m)))
+        .map(|(name, from)| compile_capture(name, from, false).map_err(&err))
         .chain(
             spec.capture_if_present
                 .iter()
-                .map(|(name, from)| compile_capture(name, from, true).map_err(|m| err(m))),
+                .map(|(name, from)| compile_capture(name, from, true).map_err(&err)),
         )
         .collect::<Result<Vec<_>, _>>()?;
     let schema = match (&spec.expect.schema, &spec.expect.schema_list) {
