@@ -68,10 +68,10 @@ impl Redactor {
             return self.redact(value).into_owned();
         }
         if lower == "authorization" || lower == "proxy-authorization" {
-            if let Some((scheme, _)) = value.split_once(' ') {
-                if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("basic") {
-                    return format!("{scheme} {MASK}");
-                }
+            if let Some((scheme, _)) = value.split_once(' ')
+                && (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("basic"))
+            {
+                return format!("{scheme} {MASK}");
             }
             return MASK.to_string();
         }
