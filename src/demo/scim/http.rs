@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -28,6 +29,9 @@ use crate::demo::Breaks;
 
 /// Request bodies above this size get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long the `scim-slow-groups-list` break delays GET /Groups.
+pub const SLOW_GROUPS_LIST_DELAY: Duration = Duration::from_millis(700);
 
 /// State shared by all requests of one server.
 pub struct App {
@@ -67,7 +71,7 @@ pub fn router(app: Shared) -> Router {
         r = r
             .route(
                 &base,
-                get(move |c: Call| async move { c.finish(list(kind, &c)) }).post(
+                get(move |c: Call| list_endpoint(kind, c)).post(
                     move |c: Call, b: Result<Bytes, BytesRejection>| async move {
                         c.finish(create(kind, &c, b))
                     },
@@ -388,7 +392,21 @@ fn parse_int(name: &str, raw: &str) -> ScimResult<i64> {
         .map_err(|_| ScimError::invalid_value(format!("`{name}` must be an integer, got `{raw}`")))
 }
 
+/// `GET /{Users,Groups}`.
+async fn list_endpoint(kind: Kind, c: Call) -> Response {
+    if kind == Kind::Group && c.breaks().has("scim-slow-groups-list") {
+        // Before `list` takes the store lock, so other requests are served meanwhile;
+        // an async sleep keeps the runtime's threads free too.
+        tokio::time::sleep(SLOW_GROUPS_LIST_DELAY).await;
+    }
+    c.finish(list(kind, &c))
+}
+
 fn list(kind: Kind, c: &Call) -> ScimResult<Reply> {
+    if kind == Kind::Group && c.breaks().has("scim-groups-endpoint-missing") {
+        // Only the list: POST /Groups, /Groups/.search and /Groups/{id} still work.
+        return Err(ScimError::not_found("no such endpoint"));
+    }
     let q = ListQuery {
         filter: c.param("filter").map(str::to_string),
         start_index: c

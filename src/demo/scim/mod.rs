@@ -159,6 +159,34 @@ pub const BREAKS: &[BreakInfo] = &[
         name: "scim-no-service-provider-config",
         summary: "GET /ServiceProviderConfig answers 404",
     },
+    BreakInfo {
+        name: "scim-get-drops-attributes",
+        summary: "GET /Users/{id} omits `name` and `emails` (a minimal representation; lists are full)",
+    },
+    BreakInfo {
+        name: "scim-put-ignored",
+        summary: "PUT answers 200 with the new resource but stores nothing",
+    },
+    BreakInfo {
+        name: "scim-patch-path-ignored",
+        summary: "PATCH operations with a `path` (other than `members`) answer 200 but change nothing",
+    },
+    BreakInfo {
+        name: "scim-member-add-ignored",
+        summary: "PATCH add on `members` answers 200 but adds nobody",
+    },
+    BreakInfo {
+        name: "scim-replace-members-appends",
+        summary: "PATCH replace of `members` adds the given members and keeps the old ones",
+    },
+    BreakInfo {
+        name: "scim-groups-endpoint-missing",
+        summary: "GET /Groups (the list) answers 404; single groups stay reachable",
+    },
+    BreakInfo {
+        name: "scim-slow-groups-list",
+        summary: "GET /Groups (the list) answers correctly but only after 700 ms",
+    },
 ];
 
 /// Every Nth request is refused with 429.

@@ -120,6 +120,12 @@ pub fn apply(
     let patcher = Patcher { kind, id, breaks };
     for op in ops {
         match &op.path {
+            Some(path) if patcher.drops_path_op(path) => {
+                // Applied to a throwaway copy, so an invalid operation is still refused
+                // and only the change is lost.
+                let mut scratch = doc.clone();
+                patcher.apply_path(&mut scratch, op.op, path, op.value.clone())?;
+            }
             Some(path) => patcher.apply_path(doc, op.op, path, op.value.clone())?,
             None => patcher.apply_pathless(doc, op.op, op.value.as_ref())?,
         }
@@ -134,6 +140,23 @@ struct Patcher<'a> {
 }
 
 impl Patcher<'_> {
+    /// Whether `path` names a Group's `members` (its value filters and sub-attributes
+    /// included), the attribute whose PATCH semantics have switches of their own.
+    fn is_members(&self, r: &Resolved) -> bool {
+        self.kind == Kind::Group && r.container.is_none() && r.attr == "members"
+    }
+
+    /// The `scim-patch-path-ignored` break: whether an operation with this `path` is
+    /// dropped. Membership operations are spared, so that the member switches stay
+    /// the only way to break them.
+    fn drops_path_op(&self, path: &PatchPath) -> bool {
+        let members = path
+            .attr
+            .resolve(self.kind)
+            .is_some_and(|r| self.is_members(&r));
+        !members && self.breaks.has("scim-patch-path-ignored")
+    }
+
     /// Path-less add/replace: each key of the value object is a target. Keys are read as
     /// paths, which covers plain names, Entra's `"name.givenName"` and extension URNs.
     fn apply_pathless(
@@ -184,6 +207,19 @@ impl Patcher<'_> {
             (op, Some(v)) => (op, Some(v)),
         };
         if self.is_read_only_target(&r, path, op, value.as_ref())? {
+            return Ok(());
+        }
+        let whole_members = self.is_members(&r) && path.filter.is_none() && r.sub.is_none();
+        let op = if op == Op::Replace
+            && whole_members
+            && self.breaks.has("scim-replace-members-appends")
+        {
+            // keycloak#52752: replace merged into the old list, so [] removes nobody.
+            Op::Add
+        } else {
+            op
+        };
+        if op == Op::Add && self.is_members(&r) && self.breaks.has("scim-member-add-ignored") {
             return Ok(());
         }
         let container = match &r.container {
@@ -806,6 +842,59 @@ mod tests {
             Kind::Group,
             json!([{"op": "remove", "path": "members[value eq \"a\"]"}]),
             &b("scim-member-filter-remove-ignored"),
+        )
+        .expect("ok");
+        assert_eq!(member_ids(&out), ["a", "b", "c"]);
+
+        let path_ignored = b("scim-patch-path-ignored");
+        let out = patch_with(
+            user(),
+            Kind::User,
+            json!([
+                {"op": "replace", "path": "name.givenName", "value": "B"},
+                {"op": "remove", "path": "emails[type eq \"home\"]"},
+                {"op": "replace", "value": {"nickName": "N"}}
+            ]),
+            &path_ignored,
+        )
+        .expect("ok");
+        let mut want = user();
+        want.insert("nickName".into(), json!("N"));
+        assert_eq!(out, Value::Object(want), "only the path-less op applies");
+        let r = patch_with(
+            user(),
+            Kind::User,
+            json!([{"op": "replace", "path": "id", "value": "other"}]),
+            &path_ignored,
+        );
+        assert_eq!(err_type(r), Some(ScimType::Mutability));
+        let out = patch_with(
+            group(),
+            Kind::Group,
+            json!([{"op": "replace", "path": "members", "value": [{"value": "z"}]}]),
+            &path_ignored,
+        )
+        .expect("ok");
+        assert_eq!(member_ids(&out), ["z"]);
+
+        let add = json!([{"op": "add", "path": "members", "value": [{"value": "d"}]}]);
+        let out = patch_with(group(), Kind::Group, add, &b("scim-member-add-ignored")).expect("ok");
+        assert_eq!(member_ids(&out), ["a", "b", "c"]);
+
+        let appends = b("scim-replace-members-appends");
+        let out = patch_with(
+            group(),
+            Kind::Group,
+            json!([{"op": "replace", "path": "members", "value": [{"value": "z"}]}]),
+            &appends,
+        )
+        .expect("ok");
+        assert_eq!(member_ids(&out), ["a", "b", "c", "z"]);
+        let out = patch_with(
+            group(),
+            Kind::Group,
+            json!([{"op": "replace", "path": "members", "value": []}]),
+            &appends,
         )
         .expect("ok");
         assert_eq!(member_ids(&out), ["a", "b", "c"]);

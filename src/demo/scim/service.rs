@@ -213,7 +213,17 @@ pub fn read(
     if kind == Kind::User && inactive && ctx.breaks.has("scim-deactivated-hidden") {
         return Err(not_found(kind, id));
     }
-    get(store, kind, id, projection, ctx)
+    let mut r = get(store, kind, id, projection, ctx)?;
+    if kind == Kind::User && ctx.breaks.has("scim-get-drops-attributes") {
+        // A "minimal representation" server: only this single-resource read is cut, so
+        // the request's own responses and list entries still look complete.
+        if let Value::Object(doc) = &mut r.body {
+            for attr in ["name", "emails"] {
+                jsonci::remove(doc, attr);
+            }
+        }
+    }
+    Ok(r)
 }
 
 pub fn replace(
@@ -239,6 +249,16 @@ pub fn replace(
         }
     }
     let attrs = prepare(store, kind, body, Some(&id), ctx)?;
+    if ctx.breaks.has("scim-put-ignored") {
+        // The response shows what would have been stored, so only a later read can
+        // tell that nothing was; the version stays, as the stored resource's does.
+        let mut shown = store
+            .get(kind, &id)
+            .ok_or_else(|| not_found(kind, &id))?
+            .clone();
+        shown.attrs = attrs;
+        return Ok(rendered(store, kind, &shown, ctx, &Projection::default()));
+    }
     commit(store, kind, &id, attrs, ctx)?;
     get(store, kind, &id, &Projection::default(), ctx)
 }

@@ -1,10 +1,13 @@
 //! One test per break switch: the same scenario against a correct server and against
 //! one with the switch on, asserting what differs.
 
+use std::time::Instant;
+
 use reqwest::Method;
 use serde_json::json;
 
 use super::*;
+use crate::demo::scim::http::SLOW_GROUPS_LIST_DELAY;
 use crate::demo::scim::schema::ERROR_URN;
 
 const ON_OFF: [bool; 2] = [false, true];
@@ -434,5 +437,191 @@ async fn no_service_provider_config() {
         let h = Harness::for_break("scim-no-service-provider-config", on).await;
         let r = h.get("/ServiceProviderConfig").await;
         assert_eq!(r.status, if on { 404 } else { 200 });
+    }
+}
+
+#[tokio::test]
+async fn get_drops_attributes() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-get-drops-attributes", on).await;
+        let id = h.user("a").await;
+        let r = h.get(&format!("/Users/{id}")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body["userName"], "a");
+        for attr in ["name", "emails"] {
+            assert_eq!(r.body.get(attr).is_none(), on, "{attr}");
+        }
+        // Lists keep the full representation.
+        let list = h.get("/Users").await;
+        assert!(list.body["Resources"][0]["emails"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn put_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-put-ignored", on).await;
+        let id = h.user("a").await;
+        let body = json!({"schemas": [USER_URN], "id": id, "userName": "a",
+                          "name": {"givenName": "New", "familyName": "Name"}, "title": "Boss"});
+        let r = h.put(&format!("/Users/{id}"), &body).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body["title"], "Boss");
+        let after = h.get(&format!("/Users/{id}")).await;
+        assert_eq!(after.body.get("title").is_none(), on);
+        assert_eq!(
+            after.body["name"]["givenName"],
+            if on { "Test" } else { "New" }
+        );
+    }
+}
+
+#[tokio::test]
+async fn patch_path_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-patch-path-ignored", on).await;
+        let id = h.user("a").await;
+        let path = format!("/Users/{id}");
+        let r = h
+            .patch(
+                &path,
+                &json!([
+                    {"op": "replace", "path": "name.givenName", "value": "Babs"},
+                    {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@x.com"},
+                    {"op": "add", "path": "title", "value": "Boss"},
+                    {"op": "replace", "path": "active", "value": false}
+                ]),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let u = h.get(&path).await.body;
+        assert_eq!(u["name"]["givenName"], if on { "Test" } else { "Babs" });
+        assert_eq!(
+            u["emails"][0]["value"],
+            if on { "a@example.com" } else { "new@x.com" }
+        );
+        assert_eq!(u.get("title").is_none(), on);
+        assert_eq!(u["active"], on);
+        // Invalid operations are still refused.
+        let bad = h
+            .patch(
+                &path,
+                &json!([{"op": "replace", "path": "id", "value": "x"}]),
+            )
+            .await;
+        assert_eq!(bad.status, 400);
+        // Path-less operations still apply, active=false included (unlike with
+        // scim-active-ignored), and so do membership paths.
+        let r = h
+            .patch(
+                &path,
+                &json!([{"op": "replace", "value": {"active": false}}]),
+            )
+            .await;
+        assert_eq!(r.body["active"], false);
+        let g = h.group("G", &[]).await;
+        let r = h
+            .patch(
+                &format!("/Groups/{g}"),
+                &json!([{"op": "add", "path": "members", "value": [{"value": id}]}]),
+            )
+            .await;
+        assert_eq!(r.body["members"][0]["value"], id);
+    }
+}
+
+#[tokio::test]
+async fn member_add_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-member-add-ignored", on).await;
+        let a = h.user("a").await;
+        let b = h.user("b").await;
+        let g = h.group("G", &[&a]).await;
+        let r = h
+            .patch(
+                &format!("/Groups/{g}"),
+                &json!([{"op": "add", "path": "members", "value": [{"value": b}]}]),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let members = &h.get(&format!("/Groups/{g}")).await.body["members"];
+        assert_eq!(
+            members.as_array().map(Vec::len),
+            Some(if on { 1 } else { 2 })
+        );
+    }
+}
+
+#[tokio::test]
+async fn replace_members_appends() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-replace-members-appends", on).await;
+        let a = h.user("a").await;
+        let b = h.user("b").await;
+        let g = h.group("G", &[&a]).await;
+        let path = format!("/Groups/{g}");
+        let ids = |r: &Resp| -> Vec<String> {
+            r.body["members"]
+                .as_array()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|v| v["value"].as_str())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let r = h
+            .patch(
+                &path,
+                &json!([{"op": "replace", "path": "members", "value": [{"value": b}]}]),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let want = if on {
+            vec![a.clone(), b.clone()]
+        } else {
+            vec![b.clone()]
+        };
+        assert_eq!(ids(&h.get(&path).await), want);
+        let r = h
+            .patch(
+                &path,
+                &json!([{"op": "replace", "path": "members", "value": []}]),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(ids(&h.get(&path).await).len(), if on { 2 } else { 0 });
+    }
+}
+
+#[tokio::test]
+async fn groups_endpoint_missing() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-groups-endpoint-missing", on).await;
+        let g = h.group("G", &[]).await;
+        assert_eq!(h.get("/Groups").await.status, if on { 404 } else { 200 });
+        assert_eq!(h.get(&format!("/Groups/{g}")).await.status, 200);
+        assert_eq!(h.get("/Users").await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn slow_groups_list() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-slow-groups-list", on).await;
+        let g = h.group("G", &[]).await;
+        let started = Instant::now();
+        let (list, user_took) = tokio::join!(h.get("/Groups"), async {
+            let t = Instant::now();
+            assert_eq!(h.get("/Users").await.status, 200);
+            t.elapsed()
+        });
+        let took = started.elapsed();
+        assert_eq!(list.status, 200);
+        assert_eq!(list.resource_ids(), [g]);
+        assert_eq!(took >= SLOW_GROUPS_LIST_DELAY, on, "{took:?}");
+        // The wait holds no lock and no thread: a concurrent request is served meanwhile.
+        assert!(user_took < SLOW_GROUPS_LIST_DELAY, "{user_took:?}");
     }
 }
