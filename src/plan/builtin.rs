@@ -12,6 +12,10 @@ const PLANS: &[(&str, &str)] = &[
         "scim-rfc.yaml",
         include_str!("../../test-plans/scim-rfc.yaml"),
     ),
+    (
+        "scim-entra.yaml",
+        include_str!("../../test-plans/scim-entra.yaml"),
+    ),
 ];
 
 /// Every built-in plan as a [`Source`] named `builtin:FILE`.
