@@ -10,19 +10,36 @@ fn outcomes(seed: u32, jobs: u32) -> BTreeMap<String, String> {
     let json = dir.path().join("r.json");
     let out = Command::cargo_bin("oinspect")
         .unwrap()
-        .args(["demo", "--seed", &seed.to_string(), "--jobs", &jobs.to_string(), "--json"])
+        .args([
+            "demo",
+            "--seed",
+            &seed.to_string(),
+            "--jobs",
+            &jobs.to_string(),
+            "--json",
+        ])
         .arg(&json)
         .env("NO_COLOR", "1")
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "seed {seed} jobs {jobs}: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "seed {seed} jobs {jobs}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     report["tests"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| (t["id"].as_str().unwrap().to_string(), t["outcome"].as_str().unwrap().to_string()))
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["outcome"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
