@@ -114,7 +114,12 @@ fn write_message(
         writeln!(f, "{prefix}{k}: {v}")?;
     }
     if !m.body.is_empty() {
-        for line in m.body.lines() {
+        // JSON on one line is unreadable in a terminal; indent it (the artifacts keep the
+        // same rendering, the JSON report keeps the body as received).
+        let pretty = serde_json::from_str::<serde_json::Value>(&m.body)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok());
+        for line in pretty.as_deref().unwrap_or(&m.body).lines() {
             writeln!(f, "{prefix}{line}")?;
         }
         if m.truncated {
