@@ -23,7 +23,7 @@ pub fn conform(
     let mut declared = Vec::new();
     for (key, value) in body {
         if key.eq_ignore_ascii_case("schemas") {
-            declared = declared_schemas(kind, &value)?;
+            declared = declared_schemas(kind, &value, breaks)?;
             continue;
         }
         if let Some(ext) = kind.extension(&key) {
@@ -81,7 +81,7 @@ pub fn conform(
     Ok(out)
 }
 
-fn declared_schemas(kind: Kind, value: &Value) -> ScimResult<Vec<String>> {
+fn declared_schemas(kind: Kind, value: &Value, breaks: &Breaks) -> ScimResult<Vec<String>> {
     let bad = || ScimError::invalid_value("`schemas` must be an array of URI strings");
     let Value::Array(items) = value else {
         return Err(bad());
@@ -97,6 +97,12 @@ fn declared_schemas(kind: Kind, value: &Value) -> ScimResult<Vec<String>> {
                 "schema `{urn}` does not apply to a {}",
                 kind.name()
             )));
+        }
+        // Unknown URNs are tolerated: Entra declares its own (`.../ADSCIM/2.0/Group`) in
+        // every create, so refusing them refuses everything Entra provisions.
+        let unknown = schema::schema_by_urn(urn).is_none();
+        if unknown && breaks.has("scim-unknown-schema-urn-rejected") {
+            return Err(ScimError::invalid_value(format!("unknown schema `{urn}`")));
         }
         out.push(urn.to_string());
     }

@@ -187,6 +187,26 @@ pub const BREAKS: &[BreakInfo] = &[
         name: "scim-slow-groups-list",
         summary: "GET /Groups (the list) answers correctly but only after 700 ms",
     },
+    BreakInfo {
+        name: "scim-group-duplicate-accepted",
+        summary: "a duplicate group displayName is accepted (201) instead of 409 uniqueness",
+    },
+    BreakInfo {
+        name: "scim-delete-unknown-204",
+        summary: "DELETE of an unknown or already deleted id answers 204 instead of 404",
+    },
+    BreakInfo {
+        name: "scim-unknown-schema-urn-rejected",
+        summary: "an unknown URN in a body's `schemas` (Entra's ADSCIM ones) is rejected with 400",
+    },
+    BreakInfo {
+        name: "scim-member-value-remove-clears-all",
+        summary: "PATCH remove of `members` with a value list (as Entra sends) removes every member",
+    },
+    BreakInfo {
+        name: "scim-patch-first-op-only",
+        summary: "a PATCH with several Operations applies only the first (and answers 200)",
+    },
 ];
 
 /// Every Nth request is refused with 429.

@@ -118,6 +118,14 @@ pub fn apply(
     breaks: &Breaks,
 ) -> ScimResult<()> {
     let patcher = Patcher { kind, id, breaks };
+    // RFC 7644 §3.5.2: all operations apply, in order (Entra and the SCIM Validator batch
+    // several). The caller has parsed them all, so with the break a malformed later one
+    // is still refused; only its effect is lost.
+    let ops = if breaks.has("scim-patch-first-op-only") {
+        &ops[..ops.len().min(1)]
+    } else {
+        ops
+    };
     for op in ops {
         match &op.path {
             Some(path) if patcher.drops_path_op(path) => {
@@ -210,6 +218,17 @@ impl Patcher<'_> {
             return Ok(());
         }
         let whole_members = self.is_members(&r) && path.filter.is_none() && r.sub.is_none();
+        let value = if op == Op::Remove
+            && whole_members
+            && value.is_some()
+            && self.breaks.has("scim-member-value-remove-clears-all")
+        {
+            // Entra's `Remove` of `members` with a value list read as a bare remove of
+            // the attribute: everyone leaves, not just the listed members.
+            None
+        } else {
+            value
+        };
         let op = if op == Op::Replace
             && whole_members
             && self.breaks.has("scim-replace-members-appends")

@@ -69,12 +69,10 @@ fn prepare(
 ) -> ScimResult<Map<String, Value>> {
     let mut attrs = conform(kind, body, ctx.breaks)?;
     match kind {
-        Kind::User => {
-            user_rules(&mut attrs, ctx)?;
-            check_unique_user_name(store, &attrs, own_id, ctx)?;
-        }
+        Kind::User => user_rules(&mut attrs, ctx)?,
         Kind::Group => group_rules(store, &mut attrs, own_id)?,
     }
+    check_unique_name(store, kind, &attrs, own_id, ctx)?;
     Ok(attrs)
 }
 
@@ -94,27 +92,38 @@ fn user_rules(attrs: &mut Map<String, Value>, ctx: RenderCtx<'_>) -> ScimResult<
     Ok(())
 }
 
-/// userName is unique, compared case-insensitively as its caseExact=false demands.
-fn check_unique_user_name(
+/// The name a resource is looked up by is unique, compared case-insensitively: a
+/// user's userName (caseExact=false, and RFC 7643 §4.1.1 makes it unique) and a group's
+/// displayName (RFC 7643 does not require it, but Entra matches groups by displayName
+/// and Microsoft requires it to be unique; its SCIM Validator expects 409).
+fn check_unique_name(
     store: &Store,
+    kind: Kind,
     attrs: &Map<String, Value>,
     own_id: Option<&str>,
     ctx: RenderCtx<'_>,
 ) -> ScimResult<()> {
-    if ctx.breaks.has("scim-no-409") {
+    let (attr, tolerated) = match kind {
+        Kind::User => ("userName", ctx.breaks.has("scim-no-409")),
+        Kind::Group => (
+            "displayName",
+            ctx.breaks.has("scim-group-duplicate-accepted"),
+        ),
+    };
+    if tolerated {
         return Ok(());
     }
-    let name = required_str(attrs, "userName")?.to_lowercase();
-    let taken = store.all(Kind::User).iter().any(|u| {
-        Some(u.id.as_str()) != own_id
-            && u.str_attr("userName")
-                .is_some_and(|n| n.to_lowercase() == name)
+    let name = required_str(attrs, attr)?;
+    let wanted = name.to_lowercase();
+    let taken = store.all(kind).iter().any(|r| {
+        Some(r.id.as_str()) != own_id
+            && r.str_attr(attr).is_some_and(|n| n.to_lowercase() == wanted)
     });
     if taken {
         return Err(ScimError::new(
             StatusCode::CONFLICT,
             Some(ScimType::Uniqueness),
-            format!("userName `{name}` is already taken"),
+            format!("{attr} `{name}` is already taken"),
         ));
     }
     Ok(())
@@ -316,7 +325,14 @@ pub fn delete(
     if_match: Option<&str>,
     ctx: RenderCtx<'_>,
 ) -> ScimResult<()> {
-    let res = store.get(kind, id).ok_or_else(|| not_found(kind, id))?;
+    let Some(res) = store.get(kind, id) else {
+        // A repeated DELETE must tell the client the resource was already gone (RFC 7644
+        // §3.6); a 204 would hide that an earlier DELETE never took effect.
+        if ctx.breaks.has("scim-delete-unknown-204") {
+            return Ok(());
+        }
+        return Err(not_found(kind, id));
+    };
     check_if_match(if_match, res, ctx)?;
     if !ctx.breaks.has("scim-delete-still-readable") {
         store.remove(kind, id);

@@ -40,6 +40,15 @@ async fn no_409() {
         let r = h.post("/Users", &user_body("DUP@x.com")).await;
         assert_eq!(r.status, if on { 201 } else { 409 });
         assert_eq!(h.server.user_count(), if on { 2 } else { 1 });
+        // Group names have a switch of their own.
+        h.group("G", &[]).await;
+        let r = h
+            .post(
+                "/Groups",
+                &json!({"schemas": [GROUP_URN], "displayName": "g"}),
+            )
+            .await;
+        assert_eq!(r.status, 409);
     }
 }
 
@@ -623,5 +632,149 @@ async fn slow_groups_list() {
         assert_eq!(took >= SLOW_GROUPS_LIST_DELAY, on, "{took:?}");
         // The wait holds no lock and no thread: a concurrent request is served meanwhile.
         assert!(user_took < SLOW_GROUPS_LIST_DELAY, "{user_took:?}");
+    }
+}
+
+#[tokio::test]
+async fn group_duplicate_accepted() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-group-duplicate-accepted", on).await;
+        h.group("Admins", &[]).await;
+        let r = h
+            .post(
+                "/Groups",
+                &json!({"schemas": [GROUP_URN], "displayName": "admins"}),
+            )
+            .await;
+        assert_eq!(r.status, if on { 201 } else { 409 });
+        assert_eq!(h.server.group_count(), if on { 2 } else { 1 });
+        let other = h.group("Other", &[]).await;
+        let r = h
+            .patch(
+                &format!("/Groups/{other}"),
+                &json!([{"op": "replace", "path": "displayName", "value": "ADMINS"}]),
+            )
+            .await;
+        assert_eq!(r.status, if on { 200 } else { 409 });
+        // userName uniqueness is scim-no-409's.
+        h.user("u").await;
+        assert_eq!(h.post("/Users", &user_body("U")).await.status, 409);
+    }
+}
+
+#[tokio::test]
+async fn delete_unknown_204() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-delete-unknown-204", on).await;
+        let want = if on { 204 } else { 404 };
+        assert_eq!(h.delete("/Users/never-existed").await.status, want);
+        assert_eq!(h.delete("/Groups/never-existed").await.status, want);
+        // The first DELETE still works and the resource is gone (unlike with
+        // scim-delete-still-readable); only the repeat answers differently.
+        let g = h.group("G", &[]).await;
+        let path = format!("/Groups/{g}");
+        assert_eq!(h.delete(&path).await.status, 204);
+        assert_eq!(h.get(&path).await.status, 404);
+        assert_eq!(h.delete(&path).await.status, want);
+    }
+}
+
+#[tokio::test]
+async fn unknown_schema_urn_rejected() {
+    let ad = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0";
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-unknown-schema-urn-rejected", on).await;
+        let r = h
+            .post(
+                "/Groups",
+                &json!({"schemas": [GROUP_URN, format!("{ad}/Group")], "displayName": "G"}),
+            )
+            .await;
+        assert_eq!(r.status, if on { 400 } else { 201 });
+        assert_eq!(r.scim_type(), on.then_some("invalidValue"));
+        let mut user = user_body("a");
+        user["schemas"] = json!([USER_URN, format!("{ad}/User")]);
+        assert_eq!(
+            h.post("/Users", &user).await.status,
+            if on { 400 } else { 201 }
+        );
+        // Known URNs, the enterprise extension included, are still accepted.
+        assert_eq!(
+            h.post("/Users", &entra_user_body("e@x.com")).await.status,
+            201
+        );
+    }
+}
+
+#[tokio::test]
+async fn member_value_remove_clears_all() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-member-value-remove-clears-all", on).await;
+        let a = h.user("a").await;
+        let b = h.user("b").await;
+        let g = h.group("G", &[&a, &b]).await;
+        let path = format!("/Groups/{g}");
+        let r = h
+            .patch(
+                &path,
+                &json!([{"op": "Remove", "path": "members", "value": [{"value": a}]}]),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let members = &h.get(&path).await.body["members"];
+        if on {
+            assert!(members.is_null(), "{members}");
+        } else {
+            assert_eq!(members.as_array().map(Vec::len), Some(1));
+            assert_eq!(members[0]["value"], b);
+        }
+        // A filtered remove (scim-member-filter-remove-ignored's shape) is unaffected.
+        h.patch(
+            &path,
+            &json!([{"op": "add", "path": "members", "value": [{"value": a}, {"value": b}]}]),
+        )
+        .await;
+        let r = h
+            .patch(
+                &path,
+                &json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}]),
+            )
+            .await;
+        assert_eq!(r.body["members"].as_array().map(Vec::len), Some(1));
+    }
+}
+
+#[tokio::test]
+async fn patch_first_op_only() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-patch-first-op-only", on).await;
+        let id = h.user("a").await;
+        let path = format!("/Users/{id}");
+        let r = h
+            .patch(
+                &path,
+                &json!([
+                    {"op": "replace", "path": "title", "value": "Boss"},
+                    {"op": "add", "path": "nickName", "value": "Babs"},
+                    {"op": "replace", "value": {"displayName": "New Name"}}
+                ]),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let u = h.get(&path).await.body;
+        assert_eq!(u["title"], "Boss");
+        assert_eq!(u.get("nickName").is_none(), on);
+        assert_eq!(u["displayName"], if on { "Test User" } else { "New Name" });
+        // A malformed later operation is still refused.
+        let bad = h
+            .patch(
+                &path,
+                &json!([
+                    {"op": "replace", "path": "title", "value": "x"},
+                    {"op": "move", "path": "title", "value": "y"}
+                ]),
+            )
+            .await;
+        assert_eq!(bad.status, 400);
     }
 }

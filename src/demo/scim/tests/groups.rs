@@ -203,3 +203,84 @@ async fn put_group_replaces_members() {
         .await;
     assert_eq!((r.status, r.scim_type()), (400, Some("invalidValue")));
 }
+
+#[tokio::test]
+async fn group_display_name_is_unique_case_insensitively() {
+    let h = Harness::start(&[]).await;
+    let admins = h.group("Admins", &[]).await;
+    let dup = h
+        .post(
+            "/Groups",
+            &json!({"schemas": [GROUP_URN], "displayName": "ADMINS"}),
+        )
+        .await;
+    assert_eq!(
+        (dup.status, dup.scim_type(), dup.body["status"].as_str()),
+        (409, Some("uniqueness"), Some("409"))
+    );
+    assert_eq!(h.server.group_names(), ["Admins"]);
+
+    // Renaming onto another group's name, by PUT or by either PATCH shape, is refused too.
+    let ops = h.group("Ops", &[]).await;
+    let path = format!("/Groups/{ops}");
+    let r = h
+        .put(
+            &path,
+            &json!({"schemas": [GROUP_URN], "id": ops, "displayName": "admins"}),
+        )
+        .await;
+    assert_eq!((r.status, r.scim_type()), (409, Some("uniqueness")));
+    for op in [
+        json!({"op": "Replace", "path": "displayName", "value": "Admins"}),
+        json!({"op": "replace", "value": {"displayName": "aDmInS"}}),
+    ] {
+        let r = h.patch(&path, &json!([op])).await;
+        assert_eq!((r.status, r.scim_type()), (409, Some("uniqueness")), "{op}");
+    }
+    assert_eq!(h.server.group_names(), ["Admins", "Ops"]);
+
+    // A group may keep its own name, or change only its case.
+    let own = format!("/Groups/{admins}");
+    let r = h
+        .put(
+            &own,
+            &json!({"schemas": [GROUP_URN], "id": admins, "displayName": "Admins"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = h
+        .patch(
+            &own,
+            &json!([{"op": "replace", "path": "displayName", "value": "ADMINS"}]),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["displayName"].as_str()),
+        (200, Some("ADMINS"))
+    );
+
+    // Users and groups are separate namespaces; a deleted group frees its name.
+    h.user("Ops").await;
+    assert_eq!(h.delete(&path).await.status, 204);
+    h.group("ops", &[]).await;
+}
+
+#[tokio::test]
+async fn entra_unknown_schema_urns_are_tolerated() {
+    let h = Harness::start(&[]).await;
+    let ad = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0";
+    let r = h
+        .post(
+            "/Groups",
+            &json!({"schemas": [GROUP_URN, format!("{ad}/Group")], "externalId": "e-1",
+                    "displayName": "Entra Group", "meta": {"resourceType": "Group"}, "members": []}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body["displayName"], "Entra Group");
+    let mut user = entra_user_body("entra@x.com");
+    user["schemas"] = json!([USER_URN, ENTERPRISE_URN, format!("{ad}/User")]);
+    let r = h.post("/Users", &user).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body["userName"], "entra@x.com");
+}
