@@ -69,7 +69,12 @@ fn options() -> serde_saphyr::Options {
     budget.max_anchors = 1_000;
     budget.max_depth = 64;
     budget.max_events = 1_000_000;
-    serde_saphyr::options! { budget: Some(budget) }
+    serde_saphyr::options! {
+        budget: Some(budget),
+        // YAML 1.2 booleans only: with YAML 1.1 rules `givenName: No` would send `false`
+        // to the vendor, and a check would pass or fail for the wrong reason.
+        strict_booleans: true,
+    }
 }
 
 fn to_diagnostic(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
@@ -152,6 +157,22 @@ mod tests {
         text.push_str("name: x\nitems: []\n");
         let src = Source::new("bomb.yaml", text);
         assert!(parse::<Doc>(&src).is_err());
+    }
+
+    #[test]
+    fn yes_and_no_are_strings_not_booleans() {
+        #[derive(Debug, Deserialize)]
+        struct Body {
+            json: serde_json::Value,
+        }
+        let src = Source::new(
+            "b.yaml",
+            "json: { givenName: No, flag: true, other: off }\n",
+        );
+        let b: Body = parse(&src).unwrap();
+        assert_eq!(b.json["givenName"], "No");
+        assert_eq!(b.json["other"], "off");
+        assert_eq!(b.json["flag"], true);
     }
 
     #[test]

@@ -319,8 +319,17 @@ impl Call {
                 ScimError::invalid_syntax(format!("unreadable request body: {r}"))
             }
         })?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| ScimError::invalid_syntax(format!("malformed JSON: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            if self.breaks().has("scim-malformed-json-500") {
+                ScimError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                    "internal server error".to_string(),
+                )
+            } else {
+                ScimError::invalid_syntax(format!("malformed JSON: {e}"))
+            }
+        })
     }
 
     fn finish(&self, result: ScimResult<Reply>) -> Response {

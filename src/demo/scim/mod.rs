@@ -207,6 +207,14 @@ pub const BREAKS: &[BreakInfo] = &[
         name: "scim-patch-first-op-only",
         summary: "a PATCH with several Operations applies only the first (and answers 200)",
     },
+    BreakInfo {
+        name: "scim-malformed-json-500",
+        summary: "a request body that is not JSON answers 500 instead of 400 invalidSyntax",
+    },
+    BreakInfo {
+        name: "scim-missing-username-accepted",
+        summary: "a user without userName is created (201) instead of 400 invalidValue",
+    },
 ];
 
 /// Every Nth request is refused with 429.

@@ -84,7 +84,11 @@ fn required_str<'a>(attrs: &'a Map<String, Value>, name: &str) -> ScimResult<&'a
 }
 
 fn user_rules(attrs: &mut Map<String, Value>, ctx: RenderCtx<'_>) -> ScimResult<()> {
-    let name = required_str(attrs, "userName")?;
+    let name = match required_str(attrs, "userName") {
+        Ok(name) => name,
+        Err(_) if ctx.breaks.has("scim-missing-username-accepted") => return Ok(()),
+        Err(e) => return Err(e),
+    };
     if ctx.breaks.has("scim-username-lowercased") {
         let lower = name.to_lowercase();
         attrs.insert("userName".into(), Value::String(lower));
@@ -113,7 +117,11 @@ fn check_unique_name(
     if tolerated {
         return Ok(());
     }
-    let name = required_str(attrs, attr)?;
+    // Presence is the resource rules' business; a resource without the name has nothing to
+    // collide with.
+    let Some(name) = jsonci::get(attrs, attr).and_then(Value::as_str) else {
+        return Ok(());
+    };
     let wanted = name.to_lowercase();
     let taken = store.all(kind).iter().any(|r| {
         Some(r.id.as_str()) != own_id

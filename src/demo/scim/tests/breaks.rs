@@ -778,3 +778,31 @@ async fn patch_first_op_only() {
         assert_eq!(bad.status, 400);
     }
 }
+
+#[tokio::test]
+async fn malformed_json_500() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-malformed-json-500", on).await;
+        let rb = h
+            .req(Method::POST, "/Users")
+            .header("Content-Type", "application/scim+json")
+            .body("{\"userName\": ");
+        let r = h.send(rb).await;
+        assert_eq!(r.status, if on { 500 } else { 400 });
+    }
+}
+
+#[tokio::test]
+async fn missing_username_accepted() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-missing-username-accepted", on).await;
+        let r = h
+            .post(
+                "/Users",
+                &json!({"schemas": [USER_URN], "name": {"givenName": "No", "familyName": "Name"}}),
+            )
+            .await;
+        assert_eq!(r.status, if on { 201 } else { 400 });
+        assert_eq!(h.server.user_count(), usize::from(on));
+    }
+}
