@@ -3,8 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::schema::{self, Kind, RESOURCE_TYPE_URN, SPC_URN};
+use super::roles;
+use super::schema::{self, Kind, RESOURCE_TYPE_URN, SPC_URN, SchemaDef};
 use super::service::MAX_RESULTS;
+use crate::demo::Breaks;
 
 pub fn service_provider_config(base_url: &str) -> Value {
     json!({
@@ -30,51 +32,96 @@ pub fn service_provider_config(base_url: &str) -> Value {
     })
 }
 
-pub fn resource_type(kind: Kind, base_url: &str) -> Value {
-    let extensions: Vec<Value> = kind
-        .extensions()
-        .iter()
-        .map(|e| json!({"schema": e.id, "required": false}))
-        .collect();
-    json!({
-        "schemas": [RESOURCE_TYPE_URN],
-        "id": kind.name(),
-        "name": kind.name(),
-        "endpoint": format!("/{}", kind.endpoint()),
-        "description": match kind {
-            Kind::User => "User Account",
-            Kind::Group => "Group",
-        },
-        "schema": kind.core().id,
-        "schemaExtensions": extensions,
-        "meta": {
-            "resourceType": "ResourceType",
-            "location": format!("{base_url}/ResourceTypes/{}", kind.name()),
-        },
-    })
+/// A resource type as `/ResourceTypes` describes it.
+struct TypeInfo {
+    name: &'static str,
+    endpoint: &'static str,
+    description: &'static str,
+    schema: &'static SchemaDef,
+    extensions: &'static [&'static SchemaDef],
 }
 
-pub fn resource_types(base_url: &str) -> Vec<Value> {
-    [Kind::User, Kind::Group]
-        .into_iter()
-        .map(|k| resource_type(k, base_url))
+impl TypeInfo {
+    fn stored(kind: Kind) -> Self {
+        Self {
+            name: kind.name(),
+            endpoint: kind.endpoint(),
+            description: match kind {
+                Kind::User => "User Account",
+                Kind::Group => "Group",
+            },
+            schema: kind.core(),
+            extensions: kind.extensions(),
+        }
+    }
+
+    fn json(&self, base_url: &str) -> Value {
+        let extensions: Vec<Value> = self
+            .extensions
+            .iter()
+            .map(|e| json!({"schema": e.id, "required": false}))
+            .collect();
+        json!({
+            "schemas": [RESOURCE_TYPE_URN],
+            "id": self.name,
+            "name": self.name,
+            "endpoint": format!("/{}", self.endpoint),
+            "description": self.description,
+            "schema": self.schema.id,
+            "schemaExtensions": extensions,
+            "meta": {
+                "resourceType": "ResourceType",
+                "location": format!("{base_url}/ResourceTypes/{}", self.name),
+            },
+        })
+    }
+}
+
+/// The resource types served, Role only while `/Roles` is.
+fn served_types(breaks: &Breaks) -> Vec<TypeInfo> {
+    let mut types = vec![TypeInfo::stored(Kind::User), TypeInfo::stored(Kind::Group)];
+    if roles::served(breaks) {
+        types.push(TypeInfo {
+            name: roles::RESOURCE_TYPE,
+            endpoint: roles::ENDPOINT,
+            description: "A role a user can be given, from the app's fixed catalogue",
+            schema: &schema::ROLE_SCHEMA,
+            extensions: &[],
+        });
+    }
+    types
+}
+
+pub fn resource_types(base_url: &str, breaks: &Breaks) -> Vec<Value> {
+    served_types(breaks)
+        .iter()
+        .map(|t| t.json(base_url))
         .collect()
 }
 
 /// The resource type with this name (case-insensitive).
-pub fn resource_type_by_name(name: &str) -> Option<Kind> {
-    [Kind::User, Kind::Group]
-        .into_iter()
-        .find(|k| k.name().eq_ignore_ascii_case(name))
+pub fn resource_type_by_name(name: &str, base_url: &str, breaks: &Breaks) -> Option<Value> {
+    served_types(breaks)
+        .iter()
+        .find(|t| t.name.eq_ignore_ascii_case(name))
+        .map(|t| t.json(base_url))
 }
 
-pub fn schemas(base_url: &str) -> Vec<Value> {
+/// Whether `/Schemas` publishes this schema: the Role schema goes with `/Roles`.
+fn schema_served(s: &SchemaDef, breaks: &Breaks) -> bool {
+    s.id != schema::ROLE_URN || roles::served(breaks)
+}
+
+pub fn schemas(base_url: &str, breaks: &Breaks) -> Vec<Value> {
     schema::ALL_SCHEMAS
         .iter()
+        .filter(|s| schema_served(s, breaks))
         .map(|s| schema::schema_json(s, base_url))
         .collect()
 }
 
-pub fn schema_by_id(id: &str, base_url: &str) -> Option<Value> {
-    schema::schema_by_urn(id).map(|s| schema::schema_json(s, base_url))
+pub fn schema_by_id(id: &str, base_url: &str, breaks: &Breaks) -> Option<Value> {
+    schema::schema_by_urn(id)
+        .filter(|s| schema_served(s, breaks))
+        .map(|s| schema::schema_json(s, base_url))
 }

@@ -22,6 +22,7 @@ use super::ScimConfig;
 use super::discovery;
 use super::error::{ScimError, ScimResult};
 use super::render::{Projection, RenderCtx};
+use super::roles;
 use super::schema::{ERROR_URN, Kind, SEARCH_URN};
 use super::service::{self, ListQuery, Rendered};
 use super::store::Store;
@@ -65,7 +66,16 @@ pub fn router(app: Shared) -> Router {
         .route("/ResourceTypes", get(resource_types))
         .route("/ResourceTypes/{name}", get(resource_type))
         .route("/Schemas", get(schemas))
-        .route("/Schemas/{id}", get(schema));
+        .route("/Schemas/{id}", get(schema))
+        .route(
+            &format!("/{}", roles::ENDPOINT),
+            get(|c: Call| async move { c.finish(list_roles(&c)) }).fallback(roles_read_only),
+        )
+        .route(
+            &format!("/{}/{{id}}", roles::ENDPOINT),
+            get(|c: Call, id: IdParam| async move { c.finish(read_role(&c, id)) })
+                .fallback(roles_read_only),
+        );
     for kind in [Kind::User, Kind::Group] {
         let base = format!("/{}", kind.endpoint());
         r = r
@@ -416,7 +426,13 @@ fn list(kind: Kind, c: &Call) -> ScimResult<Reply> {
         // Only the list: POST /Groups, /Groups/.search and /Groups/{id} still work.
         return Err(ScimError::not_found("no such endpoint"));
     }
-    let q = ListQuery {
+    let body = service::list(&mut c.app.store(), kind, &list_query(c)?, c.ctx())?;
+    Ok(Reply::ok(body))
+}
+
+/// The query parameters of a `GET` list request.
+fn list_query(c: &Call) -> ScimResult<ListQuery> {
+    Ok(ListQuery {
         filter: c.param("filter").map(str::to_string),
         start_index: c
             .param("startIndex")
@@ -427,9 +443,34 @@ fn list(kind: Kind, c: &Call) -> ScimResult<Reply> {
             .map(|v| parse_int("count", v))
             .transpose()?,
         projection: c.projection()?,
-    };
-    let body = service::list(&mut c.app.store(), kind, &q, c.ctx())?;
-    Ok(Reply::ok(body))
+    })
+}
+
+/// `GET /Roles`.
+fn list_roles(c: &Call) -> ScimResult<Reply> {
+    roles::list(&list_query(c)?, c.ctx()).map(Reply::ok)
+}
+
+/// `GET /Roles/{id}`.
+fn read_role(c: &Call, id: IdParam) -> ScimResult<Reply> {
+    let id = id_of(id)?;
+    roles::get(&id, &c.projection()?, c.ctx()).map(Reply::ok)
+}
+
+/// Any other method on `/Roles` or `/Roles/{id}`: the catalogue is fixed, so writes get
+/// 405 with the methods that do work (RFC 9110 §15.5.6) rather than a silent success.
+async fn roles_read_only(c: Call) -> Response {
+    if !roles::served(c.breaks()) {
+        return c.finish(Err(ScimError::not_found("no such endpoint")));
+    }
+    let mut resp = c.finish(Err(ScimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        "roles are read-only; give a user a role through its `roles` attribute",
+    )));
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    resp
 }
 
 /// `POST /{Users,Groups}/.search` (RFC 7644 §3.4.3).
@@ -586,15 +627,15 @@ fn list_of(items: Vec<Value>, breaks: &Breaks) -> Value {
 
 async fn resource_types(c: Call) -> Response {
     c.finish(Ok(Reply::ok(list_of(
-        discovery::resource_types(&c.base_url),
+        discovery::resource_types(&c.base_url, c.breaks()),
         c.breaks(),
     ))))
 }
 
 async fn resource_type(c: Call, name: IdParam) -> Response {
     let result = id_of(name).and_then(|name| {
-        discovery::resource_type_by_name(&name)
-            .map(|k| Reply::ok(discovery::resource_type(k, &c.base_url)))
+        discovery::resource_type_by_name(&name, &c.base_url, c.breaks())
+            .map(Reply::ok)
             .ok_or_else(|| ScimError::not_found(format!("no resource type `{name}`")))
     });
     c.finish(result)
@@ -602,14 +643,14 @@ async fn resource_type(c: Call, name: IdParam) -> Response {
 
 async fn schemas(c: Call) -> Response {
     c.finish(Ok(Reply::ok(list_of(
-        discovery::schemas(&c.base_url),
+        discovery::schemas(&c.base_url, c.breaks()),
         c.breaks(),
     ))))
 }
 
 async fn schema(c: Call, id: IdParam) -> Response {
     let result = id_of(id).and_then(|id| {
-        discovery::schema_by_id(&id, &c.base_url)
+        discovery::schema_by_id(&id, &c.base_url, c.breaks())
             .map(Reply::ok)
             .ok_or_else(|| ScimError::not_found(format!("no schema `{id}`")))
     });

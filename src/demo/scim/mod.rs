@@ -13,6 +13,7 @@ mod jsonci;
 mod patch;
 mod path;
 mod render;
+mod roles;
 mod schema;
 mod service;
 mod store;
@@ -214,6 +215,18 @@ pub const BREAKS: &[BreakInfo] = &[
     BreakInfo {
         name: "scim-missing-username-accepted",
         summary: "a user without userName is created (201) instead of 400 invalidValue",
+    },
+    BreakInfo {
+        name: "scim-roles-not-stored",
+        summary: "a user's `roles` are accepted (200/201) but not stored, so GET shows none",
+    },
+    BreakInfo {
+        name: "scim-roles-endpoint-missing",
+        summary: "/Roles (list and single roles) answers 404 and discovery lists no Role type or schema",
+    },
+    BreakInfo {
+        name: "scim-roles-count-ignored",
+        summary: "GET /Roles ignores `count`: every role is returned (itemsPerPage 3 for count=1)",
     },
 ];
 

@@ -190,6 +190,27 @@ impl Projection {
     }
 }
 
+impl Projection {
+    /// The projection of a document whose attributes are all top-level and simple (a
+    /// role): a path selects the key it names when its URN, if given, is `urn`.
+    pub fn apply_flat(&self, urn: &str, doc: Map<String, Value>) -> Map<String, Value> {
+        let named = |paths: &[AttrPath], key: &str| {
+            paths.iter().any(|p| {
+                p.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(urn))
+                    && p.sub.is_none()
+                    && p.attr.eq_ignore_ascii_case(key)
+            })
+        };
+        doc.into_iter()
+            .filter(|(k, _)| {
+                ALWAYS.iter().any(|a| a.eq_ignore_ascii_case(k))
+                    || (self.only.as_deref().is_none_or(|o| named(o, k))
+                        && !named(&self.excluded, k))
+            })
+            .collect()
+    }
+}
+
 /// Named attributes, grouped by container (`None`: top level) and lowercase name. A
 /// `None` sub-attribute set means the whole attribute.
 struct Selection(HashMap<Option<String>, HashMap<String, Option<HashSet<String>>>>);

@@ -14,10 +14,12 @@ pub const SEARCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchReques
 pub const SPC_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 pub const RESOURCE_TYPE_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 pub const SCHEMA_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+/// Okta's schema for the roles an app offers (Okta SCIM with entitlement management).
+pub const ROLE_URN: &str = "urn:okta:scim:schemas:core:1.0:Role";
 
 /// Every schema URN a path may start with. Needed to split `urn:…:2.0:User:department`,
 /// whose URN part itself contains dots and colons.
-pub const KNOWN_URNS: &[&str] = &[USER_URN, GROUP_URN, ENTERPRISE_URN];
+pub const KNOWN_URNS: &[&str] = &[USER_URN, GROUP_URN, ENTERPRISE_URN, ROLE_URN];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
@@ -402,6 +404,24 @@ static GROUP_ATTRS: &[AttrDef] = &[
     .multi(),
 ];
 
+/// A role of the server's fixed catalogue. Okta's Role schema lists `id` among its
+/// attributes, so it is here too; everything is read-only because clients only read roles.
+static ROLE_ATTRS: &[AttrDef] = &[
+    AttrDef::string(
+        "id",
+        "Unique identifier of the role; a user's roles[].value.",
+    )
+    .required()
+    .case_exact()
+    .mutability(Mutability::ReadOnly)
+    .returned(Returned::Always)
+    .unique(),
+    AttrDef::string("displayName", "A human-readable name for the role.")
+        .required()
+        .mutability(Mutability::ReadOnly),
+    AttrDef::string("description", "What the role allows.").mutability(Mutability::ReadOnly),
+];
+
 pub static USER_SCHEMA: SchemaDef = SchemaDef {
     id: USER_URN,
     name: "User",
@@ -426,9 +446,22 @@ pub static GROUP_SCHEMA: SchemaDef = SchemaDef {
     as_attribute: AttrDef::complex(GROUP_URN, "Group", GROUP_ATTRS),
 };
 
-pub static ALL_SCHEMAS: &[&SchemaDef] = &[&USER_SCHEMA, &GROUP_SCHEMA, &ENTERPRISE_SCHEMA];
+pub static ROLE_SCHEMA: SchemaDef = SchemaDef {
+    id: ROLE_URN,
+    name: "Role",
+    description: "Role",
+    attributes: ROLE_ATTRS,
+    as_attribute: AttrDef::complex(ROLE_URN, "Role", ROLE_ATTRS),
+};
 
-/// The two resource types served.
+pub static ALL_SCHEMAS: &[&SchemaDef] = &[
+    &USER_SCHEMA,
+    &GROUP_SCHEMA,
+    &ENTERPRISE_SCHEMA,
+    &ROLE_SCHEMA,
+];
+
+/// The two resource types stored; the read-only Role type is served by `roles`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     User,

@@ -10,6 +10,7 @@ use super::filter::{self, EvalCtx};
 use super::jsonci;
 use super::patch;
 use super::render::{self, Projection, RenderCtx};
+use super::roles;
 use super::schema::Kind;
 use super::store::{Resource, Store};
 
@@ -84,6 +85,12 @@ fn required_str<'a>(attrs: &'a Map<String, Value>, name: &str) -> ScimResult<&'a
 }
 
 fn user_rules(attrs: &mut Map<String, Value>, ctx: RenderCtx<'_>) -> ScimResult<()> {
+    roles::check_assignments(attrs)?;
+    if ctx.breaks.has("scim-roles-not-stored") {
+        // Checked, then forgotten: the request succeeds and only a later read shows
+        // that the user has no roles.
+        jsonci::remove(attrs, "roles");
+    }
     let name = match required_str(attrs, "userName") {
         Ok(name) => name,
         Err(_) if ctx.breaks.has("scim-missing-username-accepted") => return Ok(()),
@@ -362,6 +369,17 @@ fn list_filter(raw: Option<&str>, ctx: RenderCtx<'_>) -> ScimResult<Option<filte
     })
 }
 
+/// The 1-based `startIndex` and the page size a list request asks for (RFC 7644
+/// §3.4.2.4: startIndex < 1 means 1, a negative count means 0), at most [`MAX_RESULTS`].
+pub fn page_window(q: &ListQuery) -> (u64, u64) {
+    let start_index = q.start_index.unwrap_or(1).max(1) as u64;
+    let count = q
+        .count
+        .map_or(MAX_RESULTS, |c| c.max(0) as u64)
+        .min(MAX_RESULTS);
+    (start_index, count)
+}
+
 pub fn list(store: &mut Store, kind: Kind, q: &ListQuery, ctx: RenderCtx<'_>) -> ScimResult<Value> {
     let filter = list_filter(q.filter.as_deref(), ctx)?;
     let eval = EvalCtx {
@@ -388,12 +406,7 @@ pub fn list(store: &mut Store, kind: Kind, q: &ListQuery, ctx: RenderCtx<'_>) ->
     if total == 0 && filter.is_some() && ctx.breaks.has("scim-empty-filter-404") {
         return Err(ScimError::not_found("no resource matches the filter"));
     }
-    // RFC 7644 §3.4.2.4: startIndex < 1 means 1; a negative count means 0.
-    let start_index = q.start_index.unwrap_or(1).max(1) as u64;
-    let count = q
-        .count
-        .map_or(MAX_RESULTS, |c| c.max(0) as u64)
-        .min(MAX_RESULTS);
+    let (start_index, count) = page_window(q);
     let skip = if ctx.breaks.has("scim-startindex-zero-based") {
         start_index
     } else {

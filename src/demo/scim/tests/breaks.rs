@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::*;
 use crate::demo::scim::http::SLOW_GROUPS_LIST_DELAY;
-use crate::demo::scim::schema::ERROR_URN;
+use crate::demo::scim::schema::{ERROR_URN, ROLE_URN};
 
 const ON_OFF: [bool; 2] = [false, true];
 
@@ -804,5 +804,81 @@ async fn missing_username_accepted() {
             .await;
         assert_eq!(r.status, if on { 201 } else { 400 });
         assert_eq!(h.server.user_count(), usize::from(on));
+    }
+}
+
+#[tokio::test]
+async fn roles_not_stored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-roles-not-stored", on).await;
+        let mut body = user_body("a");
+        body["roles"] = json!([{"value": "admin", "display": "Administrator"}]);
+        let r = h.post("/Users", &body).await;
+        assert_eq!(r.status, 201);
+        let path = format!("/Users/{}", r.id());
+        assert_eq!(h.get(&path).await.body.get("roles").is_none(), on);
+        let r = h
+            .patch(
+                &path,
+                &json!([{"op": "add", "path": "roles", "value": [{"value": "viewer"}]}]),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let roles = &h.get(&path).await.body["roles"];
+        assert_eq!(roles.as_array().map(Vec::len), (!on).then_some(2));
+        // Unknown roles are still refused, and other attributes still stored.
+        body["roles"] = json!([{"value": "root"}]);
+        body["userName"] = json!("b");
+        assert_eq!(h.post("/Users", &body).await.status, 400);
+        assert_eq!(
+            h.get(&path).await.body["emails"][0]["value"],
+            "a@example.com"
+        );
+    }
+}
+
+#[tokio::test]
+async fn roles_endpoint_missing() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-roles-endpoint-missing", on).await;
+        let want = if on { 404 } else { 200 };
+        assert_eq!(h.get("/Roles").await.status, want);
+        assert_eq!(h.get("/Roles/admin").await.status, want);
+        assert_eq!(h.get("/ResourceTypes/Role").await.status, want);
+        let schema = h.get(&format!("/Schemas/{ROLE_URN}")).await;
+        assert_eq!(schema.status, want);
+        let types = h.get("/ResourceTypes").await.body;
+        assert_eq!(types["totalResults"], if on { 2 } else { 3 });
+        let schemas = h.get("/Schemas").await.body;
+        let ids: Vec<&str> = schemas["Resources"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|s| s["id"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(ids.contains(&ROLE_URN), !on);
+        let post = h.post("/Roles", &json!({"displayName": "X"})).await;
+        assert_eq!(post.status, if on { 404 } else { 405 });
+        // Users keep their roles either way.
+        let mut body = user_body("a");
+        body["roles"] = json!([{"value": "editor"}]);
+        let r = h.post("/Users", &body).await;
+        assert_eq!(r.body["roles"][0]["value"], "editor");
+    }
+}
+
+#[tokio::test]
+async fn roles_count_ignored() {
+    for on in ON_OFF {
+        let h = Harness::for_break("scim-roles-count-ignored", on).await;
+        let r = h.get("/Roles?startIndex=1&count=1").await;
+        assert_eq!(r.status, 200);
+        let n = if on { 3 } else { 1 };
+        assert_eq!(r.body["itemsPerPage"], n);
+        assert_eq!(r.resource_ids().len(), n);
+        assert_eq!(r.body["totalResults"], 3);
+        // Users are scim-count-ignored's.
+        for i in 0..2 {
+            h.user(&format!("u{i}")).await;
+        }
+        assert_eq!(h.get("/Users?count=1").await.resource_ids().len(), 1);
     }
 }

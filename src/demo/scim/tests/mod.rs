@@ -3,6 +3,7 @@
 
 mod breaks;
 mod groups;
+mod roles;
 mod users;
 
 use std::time::Duration;
@@ -248,6 +249,7 @@ fn break_catalogue_is_well_formed_and_each_switch_is_used_once() {
         include_str!("../patch.rs"),
         include_str!("../path.rs"),
         include_str!("../render.rs"),
+        include_str!("../roles.rs"),
         include_str!("../schema.rs"),
         include_str!("../service.rs"),
         include_str!("../store.rs"),

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::demo::scim::schema::{ERROR_URN, LIST_URN, SEARCH_URN, SPC_URN};
+use crate::demo::scim::schema::{ERROR_URN, LIST_URN, ROLE_URN, SEARCH_URN, SPC_URN};
 
 #[tokio::test]
 async fn authentication() {
@@ -64,7 +64,7 @@ async fn discovery_documents() {
 
     let rts = h.get("/ResourceTypes").await;
     assert_eq!(rts.body["schemas"], json!([LIST_URN]));
-    assert_eq!(rts.body["totalResults"], 2);
+    assert_eq!(rts.body["totalResults"], 3);
     let user = &rts.body["Resources"][0];
     assert_eq!(user["endpoint"], "/Users");
     assert_eq!(user["schemaExtensions"][0]["schema"], ENTERPRISE_URN);
@@ -73,14 +73,14 @@ async fn discovery_documents() {
     assert_eq!(h.get("/ResourceTypes/Nope").await.status, 404);
 
     let schemas = h.get("/Schemas").await;
-    assert_eq!(schemas.body["totalResults"], 3);
+    assert_eq!(schemas.body["totalResults"], 4);
     let ids: Vec<&str> = schemas.body["Resources"]
         .as_array()
         .expect("Resources")
         .iter()
         .filter_map(|s| s["id"].as_str())
         .collect();
-    assert_eq!(ids, [USER_URN, GROUP_URN, ENTERPRISE_URN]);
+    assert_eq!(ids, [USER_URN, GROUP_URN, ENTERPRISE_URN, ROLE_URN]);
     let ent = h.get(&format!("/Schemas/{ENTERPRISE_URN}")).await;
     assert_eq!(ent.status, 200);
     assert!(
