@@ -96,6 +96,20 @@ pub struct ScimTarget {
     pub base_url: HttpUrl,
     #[serde(default)]
     pub auth: ScimAuth,
+    /// How the app models roles, for the role-change checks (skipped when absent).
+    #[serde(default)]
+    pub roles: Option<ScimRoles>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimRoles {
+    /// Role values users can carry in their `roles` attribute; the first two are used.
+    #[serde(default)]
+    pub values: Vec<EnvText>,
+    /// A resource type listing the roles (Okta entitlements: `/Roles`).
+    #[serde(default)]
+    pub resource: Option<EnvText>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

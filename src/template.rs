@@ -90,6 +90,8 @@ const RANDOM_KINDS: &[(&str, RandomKind)] = &[
 ];
 
 const RUN_FIELDS: &[&str] = &["seed", "prefix"];
+/// Facts the target declares about the app, for checks that apply only where declared.
+const TARGET_FIELDS: &[&str] = &["roles.value1", "roles.value2", "roles.resource"];
 const USER_FIELDS: &[&str] = &["email", "given_name", "family_name"];
 
 /// What a `{{...}}` placeholder refers to.
@@ -103,6 +105,8 @@ pub enum Placeholder {
         name: String,
         field: &'static str,
     },
+    /// `target.roles.value1` and friends: what the target declares about the app.
+    Target(&'static str),
     /// A var or capture of the test (or of an earlier test of its sequence).
     Name(String),
 }
@@ -143,6 +147,23 @@ impl Placeholder {
                     .map(|f| Self::Run(f))
                     .ok_or_else(|| unknown("expected run.seed or run.prefix".into()))
             }
+            "target" => {
+                let field = rest.join(".");
+                TARGET_FIELDS
+                    .iter()
+                    .find(|f| **f == field)
+                    .map(|f| Self::Target(f))
+                    .ok_or_else(|| {
+                        unknown(format!(
+                            "expected one of {}",
+                            TARGET_FIELDS
+                                .iter()
+                                .map(|f| format!("target.{f}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })
+            }
             "users" => match rest.as_slice() {
                 [user, field] if is_identifier(user) => USER_FIELDS
                     .iter()
@@ -160,7 +181,8 @@ impl Placeholder {
             },
             _ if rest.is_empty() && is_identifier(head) => Ok(Self::Name(head.to_string())),
             _ => Err(unknown(
-                "expected a var or capture name, random.*, run.*, or users.NAME.FIELD".into(),
+                "expected a var or capture name, random.*, run.*, users.NAME.FIELD or target.*"
+                    .into(),
             )),
         }
     }
@@ -178,6 +200,7 @@ impl fmt::Display for Placeholder {
             }
             Self::Run(field) => write!(f, "run.{field}"),
             Self::User { name, field } => write!(f, "users.{name}.{field}"),
+            Self::Target(field) => write!(f, "target.{field}"),
             Self::Name(n) => f.write_str(n),
         }
     }

@@ -281,6 +281,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "scim.entra.user-filter-work-email",
             "scim.entra.user-pagination",
             "scim.entra.user-update-username",
+            "scim.okta.entitlements-roles",
             "scim.okta.group-lookup",
             "scim.okta.import-paging",
             "scim.okta.s1-list-users",
@@ -324,6 +325,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "scim.entra.user-patch-add-single-valued",
             "scim.entra.user-patch-replace-verbose",
             "scim.entra.user-update-username",
+            "scim.roles.attribute-change",
             "scim.users.deactivate",
             "scim.users.patch-replace",
         ],
@@ -351,6 +353,21 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "scim-replace-members-appends",
         &["scim.okta.group-push-now"],
+    ),
+    (
+        "scim-roles-count-ignored",
+        &["scim.okta.entitlements-roles"],
+    ),
+    (
+        "scim-roles-endpoint-missing",
+        &["scim.okta.entitlements-roles"],
+    ),
+    (
+        "scim-roles-not-stored",
+        &[
+            "scim.entra.user-string-booleans",
+            "scim.roles.attribute-change",
+        ],
     ),
     ("scim-slow-groups-list", &["scim.okta.s10-groups-latency"]),
     (

@@ -96,9 +96,13 @@ fn a_failing_run_still_cleans_up() {
     );
 }
 
-/// A vendor whose DELETE fails: the report must name what was left behind and why.
-fn start_undeletable_vendor() -> String {
+/// A vendor whose DELETE answers `delete_status` and whose PATCH records its body.
+fn start_undeletable_vendor(
+    delete_status: u16,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use axum::routing::{delete, post};
+    let patches: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let recorded = patches.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -121,19 +125,24 @@ fn start_undeletable_vendor() -> String {
                 )
                 .route(
                     "/scim/v2/Users/{id}",
-                    delete(|| async { axum::http::StatusCode::INTERNAL_SERVER_ERROR }),
+                    delete(move || async move {
+                        axum::http::StatusCode::from_u16(delete_status).unwrap()
+                    })
+                    .patch(move |body: String| async move {
+                        recorded.lock().unwrap().push(body);
+                        axum::http::StatusCode::NO_CONTENT
+                    }),
                 );
             axum::serve(listener, app).await.unwrap();
         });
     });
     let addr = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
-    format!("http://{addr}")
+    (format!("http://{addr}"), patches)
 }
 
-#[test]
-fn what_cannot_be_deleted_is_reported_as_left_behind() {
+/// Runs a one-test plan that creates a user on `base`; returns stdout and the JSON report.
+fn create_one_user(base: &str) -> (String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
-    let base = start_undeletable_vendor();
     let plan = dir.path().join("plan.yaml");
     std::fs::write(
         &plan,
@@ -159,19 +168,44 @@ fn what_cannot_be_deleted_is_reported_as_left_behind() {
         .timeout(std::time::Duration::from_secs(60))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    (stdout, report)
+}
+
+#[test]
+fn what_cannot_be_deleted_is_reported_as_left_behind() {
+    let (base, patches) = start_undeletable_vendor(500);
+    let (stdout, report) = create_one_user(&base);
     assert!(
         stdout.contains(
             "left behind: SCIM Users kept-1 (oinspect-9-x@example.test) (DELETE answered HTTP 500)"
         ),
         "{stdout}"
     );
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert!(
+        patches.lock().unwrap().is_empty(),
+        "a failing DELETE is not a missing DELETE"
+    );
     let left = &report["cleanup"]["left_behind"][0];
     assert_eq!(
         left["resource"],
         "SCIM Users kept-1 (oinspect-9-x@example.test)"
     );
     assert_eq!(left["reason"], "DELETE answered HTTP 500");
+}
+
+#[test]
+fn a_user_without_delete_is_deactivated_and_reported() {
+    let (base, patches) = start_undeletable_vendor(405);
+    let (stdout, report) = create_one_user(&base);
+    let left = &report["cleanup"]["left_behind"][0];
+    assert_eq!(
+        left["reason"], "deactivated (active=false) instead: DELETE answered HTTP 405",
+        "{stdout}"
+    );
+    let patches = patches.lock().unwrap();
+    let body: serde_json::Value = serde_json::from_str(&patches[0]).unwrap();
+    assert_eq!(body["Operations"][0]["value"]["active"], false);
 }

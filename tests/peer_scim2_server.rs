@@ -161,6 +161,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("scim.okta.crud-deactivate", "pass", ""),
     ("scim.okta.crud-profile-update", "pass", ""),
     ("scim.okta.crud-reactivate", "pass", ""),
+    (
+        "scim.okta.entitlements-roles",
+        "skip",
+        "skipped: scim2-server has no role resource type (no Okta entitlements), so the peer target declares only scim.roles.values",
+    ),
     ("scim.okta.group-add-member", "pass", ""),
     ("scim.okta.group-delete", "pass", ""),
     ("scim.okta.group-lookup", "pass", ""),
@@ -190,6 +195,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("scim.okta.s9-username-case", "pass", ""),
     ("scim.pagination.integers", "pass", ""),
     ("scim.pagination.stable-order", "pass", ""),
+    ("scim.roles.attribute-change", "pass", ""),
     ("scim.users.attributes-projection", "pass", ""),
     ("scim.users.create", "pass", ""),
     ("scim.users.deactivate", "pass", ""),
@@ -463,7 +469,9 @@ fn builtin_plans_against_scim2_server() {
     std::fs::write(
         &target,
         format!(
-            "name: scim2-server (peer)\nscim:\n  base_url: {}\n  auth:\n    bearer: \"${{env:{TOKEN_ENV}}}\"\n",
+            // scim2-server stores `roles` as sent (no catalogue) and has no role resource
+            // type: declare the attribute model only.
+            "name: scim2-server (peer)\nscim:\n  base_url: {}\n  auth:\n    bearer: \"${{env:{TOKEN_ENV}}}\"\n  roles: {{ values: [admin, viewer] }}\n",
             peer.base_url
         ),
     )

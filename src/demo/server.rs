@@ -93,6 +93,7 @@ impl ReferenceApp {
             "# Target for the oinspect reference app at {base}\n\
              name: oinspect reference app\n\
              scim:\n  base_url: {base}{SCIM_BASE_PATH}\n  auth:\n    bearer: {token}\n\
+             \x20 roles: {{ values: [admin, viewer], resource: /Roles }}\n\
              users:\n  primary: {{ email: ada@example.test, given_name: Ada, family_name: Lovelace }}\n\
              timeouts:\n  request_secs: 5\n",
             base = self.base_url(),

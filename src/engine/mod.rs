@@ -368,6 +368,14 @@ fn missing(test: &TestCase, placeholder: &Placeholder) -> Ending {
         (Placeholder::User { name, field }, _) => Ending::skip(format!(
             "the target has no `users.{name}.{field}`; add it to run this test"
         )),
+        (Placeholder::Target(field), _) => Ending::skip(format!(
+            "the target declares no `scim.{}`; declare how the app models roles to run this test",
+            if field.starts_with("roles.value") {
+                "roles.values (two role values)"
+            } else {
+                "roles.resource"
+            }
+        )),
         _ => Ending::error(format!(
             "no value for `{{{{{placeholder}}}}}` ({})",
             test.location
@@ -535,6 +543,29 @@ fn track_scim_resources(
     if let Some(auth) = scim_auth {
         headers.push(("Authorization".to_string(), auth));
     }
+    // Some apps (following Okta, which never deletes users) have no DELETE /Users: the
+    // next best thing is to leave the test user deactivated.
+    let is_user = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .is_some_and(|c| c.eq_ignore_ascii_case("Users"));
+    let deactivate = is_user.then(|| {
+        let mut patch_headers = headers.clone();
+        patch_headers.push(("Content-Type".into(), scim::SCIM_MEDIA_TYPE.into()));
+        HttpRequest {
+            method: "PATCH".into(),
+            url: delete_url.clone(),
+            headers: patch_headers,
+            body: Some(
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{ "op": "replace", "value": { "active": false } }]
+                })
+                .to_string()
+                .into_bytes(),
+            ),
+        }
+    });
     ctx.cleanup.register(CleanupAction {
         description,
         request: HttpRequest {
@@ -543,6 +574,7 @@ fn track_scim_resources(
             headers,
             body: None,
         },
+        deactivate,
     });
 }
 

@@ -13,6 +13,8 @@ pub struct CleanupAction {
     pub description: String,
     /// The request that removes it (a DELETE with the target's credentials).
     pub request: HttpRequest,
+    /// What to send when the app has no DELETE for it (405/501): deactivate a user.
+    pub deactivate: Option<HttpRequest>,
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +74,11 @@ impl CleanupRegistry {
                 Ok(r) if (200..300).contains(&r.status) || r.status == 404 || r.status == 410 => {
                     report.removed.push(action.description);
                 }
+                Ok(r) if matches!(r.status, 405 | 501) => {
+                    report
+                        .left_behind
+                        .push(deactivate_instead(client, &action, r.status).await);
+                }
                 Ok(r) => report.left_behind.push(LeftBehind {
                     resource: action.description,
                     reason: format!("DELETE answered HTTP {}", r.status),
@@ -84,4 +91,31 @@ impl CleanupRegistry {
         }
         report
     }
+}
+
+/// The app has no DELETE for this resource: deactivate it where that exists (users), and
+/// say so either way, since a deactivated test user is still in the vendor's tenant.
+async fn deactivate_instead(
+    client: &HttpClient,
+    action: &CleanupAction,
+    status: u16,
+) -> LeftBehind {
+    let resource = action.description.clone();
+    let Some(request) = action.deactivate.clone() else {
+        return LeftBehind {
+            resource,
+            reason: format!("DELETE answered HTTP {status} (not supported)"),
+        };
+    };
+    let reason = match client.send(request).await.1 {
+        Ok(r) if (200..300).contains(&r.status) => {
+            format!("deactivated (active=false) instead: DELETE answered HTTP {status}")
+        }
+        Ok(r) => format!(
+            "DELETE answered HTTP {status} and deactivating answered HTTP {}",
+            r.status
+        ),
+        Err(e) => format!("DELETE answered HTTP {status}; deactivating failed: {e}"),
+    };
+    LeftBehind { resource, reason }
 }

@@ -145,6 +145,14 @@ impl Resolve for Scope {
                     _ => user.family_name.as_ref().map(|v| v.as_str().to_string()),
                 }
             }
+            Placeholder::Target(field) => {
+                let roles = self.target.scim.as_ref()?.roles.as_ref()?;
+                match *field {
+                    "roles.value1" => roles.values.first().map(|v| v.as_str().to_string()),
+                    "roles.value2" => roles.values.get(1).map(|v| v.as_str().to_string()),
+                    _ => roles.resource.as_ref().map(|v| v.as_str().to_string()),
+                }
+            }
             Placeholder::Name(n) => self.names.get(n).map(|v| match v {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
