@@ -2,6 +2,8 @@
 //! client-credentials flow works and fails clearly. A small recording server stands in for
 //! the vendor, so the assertions are about bytes on the wire, not about our own server.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use assert_cmd::Command;
@@ -66,28 +68,14 @@ async fn token(
     )
 }
 
-/// Starts the recording server on a thread with its own runtime; returns its base URL.
+/// Starts the recording server; returns its base URL and what it saw.
 fn start() -> (String, Shared) {
     let seen: Shared = Arc::default();
-    let state = seen.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let app = axum::Router::new()
-                .route("/scim/v2/ServiceProviderConfig", get(spc))
-                .route("/oauth/token", post(token))
-                .with_state(state);
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    let addr = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
-    (format!("http://{addr}"), seen)
+    let app = axum::Router::new()
+        .route("/scim/v2/ServiceProviderConfig", get(spc))
+        .route("/oauth/token", post(token))
+        .with_state(seen.clone());
+    (common::serve_on_thread(app), seen)
 }
 
 fn run(base: &str, auth_yaml: &str) -> std::process::Output {

@@ -1,6 +1,8 @@
 //! A run leaves the vendor's tenant as it found it: everything the plans create is deleted at
 //! the end, also when tests fail.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -103,41 +105,26 @@ fn start_undeletable_vendor(
     use axum::routing::{delete, post};
     let patches: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
     let recorded = patches.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let app = axum::Router::new()
-                .route(
-                    "/scim/v2/Users",
-                    post(|| async {
-                        (
-                            axum::http::StatusCode::CREATED,
-                            [("content-type", "application/scim+json")],
-                            r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"kept-1","userName":"oinspect-9-x@example.test"}"#,
-                        )
-                    }),
+    let app = axum::Router::new()
+        .route(
+            "/scim/v2/Users",
+            post(|| async {
+                (
+                    axum::http::StatusCode::CREATED,
+                    [("content-type", "application/scim+json")],
+                    r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"kept-1","userName":"oinspect-9-x@example.test"}"#,
                 )
-                .route(
-                    "/scim/v2/Users/{id}",
-                    delete(move || async move {
-                        axum::http::StatusCode::from_u16(delete_status).unwrap()
-                    })
-                    .patch(move |body: String| async move {
-                        recorded.lock().unwrap().push(body);
-                        axum::http::StatusCode::NO_CONTENT
-                    }),
-                );
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    let addr = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
-    (format!("http://{addr}"), patches)
+            }),
+        )
+        .route(
+            "/scim/v2/Users/{id}",
+            delete(move || async move { axum::http::StatusCode::from_u16(delete_status).unwrap() })
+                .patch(move |body: String| async move {
+                    recorded.lock().unwrap().push(body);
+                    axum::http::StatusCode::NO_CONTENT
+                }),
+        );
+    (common::serve_on_thread(app), patches)
 }
 
 /// Runs a one-test plan that creates a user on `base`; returns stdout and the JSON report.
