@@ -3,6 +3,7 @@
 
 pub mod breaks;
 mod oauth;
+pub mod saml;
 pub mod scim;
 mod server;
 
@@ -11,5 +12,5 @@ pub use server::{OAUTH_CLIENT_ID, OAUTH_TOKEN_PATH, ReferenceApp, SCIM_BASE_PATH
 
 /// Every break switch the reference app knows, across its parts.
 pub fn catalogue() -> Vec<BreakInfo> {
-    scim::BREAKS.to_vec()
+    [scim::BREAKS, saml::BREAKS].concat()
 }

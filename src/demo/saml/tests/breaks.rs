@@ -1,0 +1,366 @@
+//! One test per break switch: a minimal malicious or sloppy Response that the correct SP
+//! rejects and the SP with the switch on accepts (or the reverse for switches that break
+//! correct logins), asserted through the session, never through the status code alone.
+
+use super::*;
+use crate::saml::dsig::test_keys::attacker_rsa;
+use crate::saml::dsig::{DigestAlgorithm, SignatureAlgorithm};
+
+const ON_OFF: [bool; 2] = [false, true];
+
+/// Posts `xml`; on `accepted` asserts a session for `who`, otherwise a failed login that
+/// mentions `reason` and leaves no session.
+async fn expect(h: &Harness, xml: &str, accepted: bool, who: &str, reason: &str) {
+    let r = h.browser.post_xml(xml, None).await;
+    if accepted {
+        assert!(r.succeeded(), "expected a login: {}", r.body);
+        assert_eq!(h.browser.who().await.as_deref(), Some(who));
+    } else {
+        let text = r.failure();
+        assert!(text.contains(reason), "{reason:?} not in {text}");
+        assert_eq!(h.browser.who().await, None);
+    }
+}
+
+#[tokio::test]
+async fn signature_optional() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-signature-optional", on).await;
+        let t = h.tpl();
+        expect(&h, &t.unsigned(), on, USER, "the Assertion is not signed").await;
+        // A signature that is present is still verified.
+        let tampered = h.tpl().signed().replace(USER, "mallory@evil.test");
+        let r = h.new_browser().post_xml(&tampered, None).await;
+        assert!(r.failure().contains("digest mismatch"));
+    }
+}
+
+#[tokio::test]
+async fn trust_keyinfo() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-trust-keyinfo", on).await;
+        let t = h.tpl();
+        let forged = sign(&t.unsigned(), &[&t.assertion_id], attacker_rsa());
+        expect(&h, &forged, on, USER, "not among the trusted certificates").await;
+    }
+}
+
+/// XSW: the evil Assertion is the Response's only Assertion child; the genuine signed one
+/// hides inside it, where its signature still verifies.
+pub fn wrapped(h: &Harness, evil_user: &str) -> String {
+    let genuine = h.tpl();
+    let signed = Document::parse(&genuine.signed()).expect("parse");
+    let genuine_assertion = signed
+        .root
+        .find_child(dsig::SAML_ASSERTION_NS, "Assertion")
+        .expect("assertion")
+        .to_xml();
+    let mut evil = h.tpl();
+    evil.name_id = evil_user.to_string();
+    let evil_assertion = evil.assertion_xml();
+    let evil_assertion = evil_assertion
+        .strip_suffix("</saml:Assertion>")
+        .expect("template end");
+    let wrapped =
+        format!("{evil_assertion}<saml:Advice>{genuine_assertion}</saml:Advice></saml:Assertion>");
+    evil.response_with(&wrapped)
+}
+
+#[tokio::test]
+async fn signature_unbound() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-signature-unbound", on).await;
+        let xml = wrapped(&h, "mallory@evil.test");
+        expect(
+            &h,
+            &xml,
+            on,
+            "mallory@evil.test",
+            "the Assertion is not signed",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn comment_truncation() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-comment-truncation", on).await;
+        let mut t = h.tpl();
+        t.name_id = "victim@example.com<!---->.evil.test".to_string();
+        let who = if on {
+            "victim@example.com"
+        } else {
+            "victim@example.com.evil.test"
+        };
+        expect(&h, &t.signed(), true, who, "").await;
+    }
+}
+
+#[tokio::test]
+async fn no_audience_check() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-no-audience-check", on).await;
+        let mut t = h.tpl();
+        t.audiences = Some(vec!["https://other-sp.example.test".to_string()]);
+        expect(
+            &h,
+            &t.signed(),
+            on,
+            USER,
+            "not in the Assertion&#39;s audience",
+        )
+        .await;
+        // Several restrictions must all hold, so one naming us is not enough.
+        let mut t = h.tpl();
+        let ours = format!(
+            "<saml:AudienceRestriction><saml:Audience>{}</saml:Audience></saml:AudienceRestriction>",
+            h.entity_id
+        );
+        t.audiences = Some(vec!["https://other-sp.example.test".to_string()]);
+        let xml = t
+            .unsigned()
+            .replace("</saml:Conditions>", &format!("{ours}</saml:Conditions>"));
+        let xml = sign(&xml, &[&t.assertion_id], idp_rsa());
+        let r = h.new_browser().post_xml(&xml, None).await;
+        assert_eq!(r.succeeded(), on, "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn audience_optional() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-audience-optional", on).await;
+        let mut t = h.tpl();
+        t.audiences = None;
+        expect(&h, &t.signed(), on, USER, "no AudienceRestriction").await;
+    }
+}
+
+#[tokio::test]
+async fn no_recipient_check() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-no-recipient-check", on).await;
+        let mut t = h.tpl();
+        t.recipient = Some("https://other-sp.example.test/acs".to_string());
+        expect(&h, &t.signed(), on, USER, "Recipient").await;
+        let mut t = h.tpl();
+        t.recipient = None;
+        let r = h.new_browser().post_xml(&t.signed(), None).await;
+        assert_eq!(r.succeeded(), on, "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn no_destination_check() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-no-destination-check", on).await;
+        let mut t = h.tpl();
+        t.destination = Some("https://other-sp.example.test/acs".to_string());
+        expect(&h, &t.signed(), on, USER, "Destination").await;
+    }
+}
+
+#[tokio::test]
+async fn no_issuer_check() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-no-issuer-check", on).await;
+        let mut t = h.tpl();
+        t.issuer = "https://evil-idp.example.test".to_string();
+        t.response_issuer = None;
+        expect(&h, &t.signed(), on, USER, "Assertion Issuer").await;
+        let mut t = h.tpl();
+        t.response_issuer = Some("https://evil-idp.example.test".to_string());
+        let r = h.new_browser().post_xml(&t.signed(), None).await;
+        assert_eq!(r.succeeded(), on, "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn no_time_check() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-no-time-check", on).await;
+        let mut t = h.tpl();
+        // Beyond the 60 s clock skew.
+        t.not_on_or_after = Some(ts(-120));
+        expect(&h, &t.signed(), on, USER, "has expired").await;
+        let mut t = h.tpl();
+        t.not_before = Some(ts(600));
+        let r = h.new_browser().post_xml(&t.signed(), None).await;
+        assert_eq!(r.succeeded(), on, "{}", r.body);
+        // Within the skew, both accept.
+        let mut t = h.tpl();
+        t.not_before = Some(ts(30));
+        let r = h.new_browser().post_xml(&t.signed(), None).await;
+        assert!(r.succeeded(), "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn no_subject_expiry_check() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-no-subject-expiry-check", on).await;
+        let mut t = h.tpl();
+        t.scd_not_on_or_after = Some(ts(-120));
+        expect(&h, &t.signed(), on, USER, "SubjectConfirmation has expired").await;
+        let mut t = h.tpl();
+        t.scd_not_on_or_after = None;
+        let r = h.new_browser().post_xml(&t.signed(), None).await;
+        assert_eq!(r.succeeded(), on, "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn no_inresponseto_check() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-no-inresponseto-check", on).await;
+        let t = h.tpl().answering("_never-issued");
+        expect(&h, &t.signed(), on, USER, "answers no outstanding request").await;
+    }
+}
+
+#[tokio::test]
+async fn inresponseto_any_session() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-inresponseto-any-session", on).await;
+        // The victim's browser starts a login; the Response lands in another browser.
+        let (id, _) = h.new_browser().start_login(None).await;
+        let t = h.tpl().answering(&id);
+        expect(&h, &t.signed(), on, USER, "made by another browser").await;
+    }
+}
+
+#[tokio::test]
+async fn no_replay_cache() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-no-replay-cache", on).await;
+        let xml = h.tpl().signed();
+        let first = h.new_browser().post_xml(&xml, None).await;
+        assert!(first.succeeded(), "{}", first.body);
+        expect(&h, &xml, on, USER, "was already used").await;
+    }
+}
+
+#[tokio::test]
+async fn open_redirect() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-open-redirect", on).await;
+        for (relay, fixed) in [
+            ("https://evil.test/landing", "/app"),
+            ("//evil.test/x", "/app"),
+            ("/\\evil.test/x", "/app"),
+            ("/reports?id=7", "/reports?id=7"),
+        ] {
+            let r = h
+                .new_browser()
+                .post_xml(&h.tpl().signed(), Some(relay))
+                .await;
+            assert!(r.succeeded(), "{}", r.body);
+            assert_eq!(r.location(), Some(if on { relay } else { fixed }));
+        }
+    }
+}
+
+#[tokio::test]
+async fn accept_dtd() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-accept-dtd", on).await;
+        // The signature covers the expanded text, so it verifies once entities are expanded.
+        let body = h.tpl().signed().replace(USER, "&who;");
+        let xml = format!("<!DOCTYPE samlp:Response [<!ENTITY who \"{USER}\">]>{body}");
+        expect(&h, &xml, on, USER, "DOCTYPE").await;
+        // Even broken, external entities are never fetched.
+        let body = h.tpl().signed().replace(USER, "&who;");
+        let xml = format!(
+            "<!DOCTYPE samlp:Response [<!ENTITY who SYSTEM \"http://127.0.0.1:9/x\">]>{body}"
+        );
+        let r = h.new_browser().post_xml(&xml, None).await;
+        assert!(r.failure().contains("DOCTYPE"));
+    }
+}
+
+#[tokio::test]
+async fn ignore_status() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-ignore-status", on).await;
+        let mut t = h.tpl();
+        t.status = "urn:oasis:names:tc:SAML:2.0:status:Responder".to_string();
+        expect(
+            &h,
+            &t.signed(),
+            on,
+            USER,
+            "status urn:oasis:names:tc:SAML:2.0:status:Responder",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn multiple_assertions() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-multiple-assertions", on).await;
+        let first = h.tpl();
+        let mut second = h.tpl();
+        second.name_id = "bob@example.com".to_string();
+        let xml = first.response_with(&format!(
+            "{}{}",
+            first.assertion_xml(),
+            second.assertion_xml()
+        ));
+        let xml = sign(
+            &xml,
+            &[&first.assertion_id, &second.assertion_id],
+            idp_rsa(),
+        );
+        expect(&h, &xml, on, USER, "2 Assertions").await;
+    }
+}
+
+#[tokio::test]
+async fn jit_disabled() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-jit-disabled", on).await;
+        expect(&h, &h.tpl().signed(), !on, USER, "no account").await;
+        assert_eq!(h.sp.users().len(), usize::from(!on));
+    }
+}
+
+#[tokio::test]
+async fn deprovisioned_allowed() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-deprovisioned-allowed", on).await;
+        h.sp.deactivate("Alice@Example.com");
+        expect(&h, &h.tpl().signed(), on, USER, "is deactivated").await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_idp_cert() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-wrong-idp-cert", on).await;
+        expect(
+            &h,
+            &h.tpl().signed(),
+            !on,
+            USER,
+            "signature verification failed",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn accept_sha1() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-accept-sha1", on).await;
+        let t = h.tpl();
+        let opts = SignOptions {
+            alg: SignatureAlgorithm::RsaSha1,
+            digest: DigestAlgorithm::Sha1,
+            ..SignOptions::default()
+        };
+        let xml = sign_with(&t.unsigned(), &[&t.assertion_id], idp_rsa(), &opts);
+        expect(&h, &xml, on, USER, "not allowed by the verification policy").await;
+    }
+}
