@@ -2,5 +2,9 @@
 
 pub mod c14n;
 pub mod dsig;
+pub mod idp;
+pub mod metadata;
 pub mod redirect;
+pub mod request;
+pub mod response;
 pub mod xml;
