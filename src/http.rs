@@ -83,6 +83,22 @@ pub struct RecordedMessage {
 }
 
 impl Exchange {
+    /// A decoded protocol message shown beside the HTTP exchanges that carried it (a SAML
+    /// Response is unreadable as the base64 form field it travels in).
+    pub fn decoded(title: &str, body: &str, redactor: &Redactor) -> Self {
+        Self {
+            request: RecordedMessage {
+                start_line: format!("(decoded) {title}"),
+                headers: Vec::new(),
+                body: redactor.redact(body).into_owned(),
+                truncated: false,
+            },
+            response: None,
+            error: None,
+            duration_ms: 0,
+        }
+    }
+
     /// One line for summaries: `POST /Users -> 201`.
     pub fn summary(&self) -> String {
         match (&self.response, &self.error) {
@@ -183,6 +199,13 @@ impl HttpClient {
 
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
+    }
+
+    /// A client with the same settings and its own cookie jar: one per browser session.
+    pub fn with_cookie_jar(&self) -> Result<Self, HttpError> {
+        let mut settings = (*self.settings).clone();
+        settings.cookies = true;
+        Self::new(settings, self.redactor.clone())
     }
 
     /// Sends one request. The exchange is returned in every case, as evidence.

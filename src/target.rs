@@ -46,6 +46,14 @@ pub struct SamlTarget {
     pub session_check: Option<SessionCheck>,
     #[serde(default)]
     pub requires_signed: Option<RequiresSigned>,
+    /// How far in the past IssueInstant and NotBefore are put, as production IdPs do: some
+    /// SPs allow no clock skew at all.
+    #[serde(default = "default_clock_skew_secs")]
+    pub clock_skew_secs: i64,
+}
+
+fn default_clock_skew_secs() -> i64 {
+    30
 }
 
 /// How oinspect tells who (if anyone) is logged in after posting a Response.

@@ -7,13 +7,19 @@ use tokio::sync::oneshot;
 
 use super::Breaks;
 use super::oauth;
+use super::saml::{RequiresSigned, SamlSp, SamlSpConfig};
 use super::scim::{RateLimit, ScimConfig, ScimServer};
+use crate::saml::idp::{IdpIdentity, KeyKind};
 
 /// Where the reference SCIM server lives below the app's root.
 pub const SCIM_BASE_PATH: &str = "/scim/v2";
 /// The OAuth 2.0 token endpoint (client credentials) of the reference app.
 pub const OAUTH_TOKEN_PATH: &str = "/oauth/token";
 pub const OAUTH_CLIENT_ID: &str = "oinspect-demo";
+/// The test IdP the reference SP trusts. Its SSO URL is never contacted: oinspect
+/// intercepts the redirect to it.
+pub const DEMO_IDP_ENTITY_ID: &str = "http://www.okta.com/exk-oinspect-demo";
+pub const DEMO_IDP_SSO_URL: &str = "https://idp.oinspect.test/sso";
 
 /// A running reference app. Dropping it stops the server.
 pub struct ReferenceApp {
@@ -24,6 +30,12 @@ pub struct ReferenceApp {
     /// `token` by client credentials.
     pub client_secret: String,
     pub scim: ScimServer,
+    pub saml: SamlSp,
+    /// The test IdP's key and certificate, written for the target (key mode 0600); the
+    /// directory goes away with the app.
+    pub idp_key_path: std::path::PathBuf,
+    pub idp_cert_path: std::path::PathBuf,
+    _idp_dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -37,6 +49,34 @@ impl ReferenceApp {
     ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let (idp, sp_identity) = tokio::task::spawn_blocking(|| {
+            let idp = IdpIdentity::generate(DEMO_IDP_ENTITY_ID, DEMO_IDP_SSO_URL, KeyKind::Rsa2048);
+            let sp = IdpIdentity::generate("reference-sp", DEMO_IDP_SSO_URL, KeyKind::Rsa2048);
+            (idp, sp)
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        let idp = idp.map_err(std::io::Error::other)?;
+        let sp_identity = sp_identity.map_err(std::io::Error::other)?;
+        let idp_dir = tempfile::Builder::new()
+            .prefix("oinspect-demo-idp-")
+            .tempdir()?;
+        let (idp_key_path, idp_cert_path) = idp
+            .write_pem_files(idp_dir.path())
+            .map_err(std::io::Error::other)?;
+        let saml = SamlSp::new(SamlSpConfig {
+            sp_entity_id: format!("{base_url}/saml/metadata"),
+            base_url: base_url.clone(),
+            idp_entity_id: DEMO_IDP_ENTITY_ID.to_string(),
+            idp_sso_url: DEMO_IDP_SSO_URL.to_string(),
+            idp_certs: vec![idp.cert.clone()],
+            sp_key: sp_identity.key,
+            sp_cert: sp_identity.cert,
+            clock_skew_secs: 60,
+            requires_signed: RequiresSigned::Assertion,
+            breaks: breaks.clone(),
+        });
         let token = format!("demo-{:032x}", rand::rng().random::<u128>());
         let scim = ScimServer::new(ScimConfig {
             bearer_token: token.clone(),
@@ -55,6 +95,7 @@ impl ReferenceApp {
         };
         let router = axum::Router::new()
             .nest(SCIM_BASE_PATH, scim.router())
+            .merge(saml.router())
             .route(
                 OAUTH_TOKEN_PATH,
                 axum::routing::post(oauth::token).with_state(std::sync::Arc::new(oauth)),
@@ -72,6 +113,10 @@ impl ReferenceApp {
             token,
             client_secret,
             scim,
+            saml,
+            idp_key_path,
+            idp_cert_path,
+            _idp_dir: idp_dir,
             shutdown: Some(tx),
         })
     }
@@ -94,9 +139,17 @@ impl ReferenceApp {
              name: oinspect reference app\n\
              scim:\n  base_url: {base}{SCIM_BASE_PATH}\n  auth:\n    bearer: {token}\n\
              \x20 roles: {{ values: [admin, viewer], resource: /Roles }}\n\
+             saml:\n  entity_id: {base}/saml/metadata\n  acs_url: {base}/saml/acs\n  login_url: {base}/saml/login\n\
+             \x20 session_check: {{ url: {base}/api/me, status: 200, json_path: \"$.nameid\" }}\n\
+             \x20 requires_signed: assertion\n\
+             idp:\n  entity_id: {DEMO_IDP_ENTITY_ID}\n  sso_url: {DEMO_IDP_SSO_URL}\n\
+             \x20 key: {key}\n  cert: {cert}\n\
              users:\n  primary: {{ email: ada@example.test, given_name: Ada, family_name: Lovelace }}\n\
+             \x20 victim: {{ email: ceo@example.test, given_name: Grace, family_name: Hopper }}\n\
              timeouts:\n  request_secs: 5\n",
             base = self.base_url(),
+            key = self.idp_key_path.display(),
+            cert = self.idp_cert_path.display(),
         )
     }
 }

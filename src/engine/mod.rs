@@ -2,6 +2,7 @@
 //! prints.
 
 mod expect;
+mod saml;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct RunContext {
     pub seed: u64,
     /// The OAuth access token, fetched by the first SCIM request that needs it.
     pub scim_token: tokio::sync::OnceCell<Result<String, String>>,
+    /// The test IdP's key and certificate, loaded by the first SAML step.
+    idp: tokio::sync::OnceCell<Result<Arc<crate::saml::idp::IdpIdentity>, String>>,
 }
 
 impl RunContext {
@@ -39,7 +42,15 @@ impl RunContext {
             cleanup: Arc::new(CleanupRegistry::default()),
             seed,
             scim_token: tokio::sync::OnceCell::new(),
+            idp: tokio::sync::OnceCell::new(),
         }
+    }
+
+    pub async fn idp(&self) -> Result<Arc<crate::saml::idp::IdpIdentity>, String> {
+        self.idp
+            .get_or_init(|| async { saml::load_idp(&self.target) })
+            .await
+            .clone()
     }
 
     /// The `Authorization` value for SCIM requests (`None` when the target sets no auth).
@@ -160,7 +171,15 @@ async fn run_steps(
             notes.push(format!("step {number}: {note}"));
         }
         for _ in 0..step.repeat {
-            if let Some(ending) = run_step(ctx, test, step, number, scope, evidence, notes).await {
+            let ending = match &step.action {
+                Action::Saml(spec) => {
+                    saml::run_saml_step(ctx, test, step, spec, number, scope, evidence, notes).await
+                }
+                Action::Scim(_) | Action::Http(_) => {
+                    run_step(ctx, test, step, number, scope, evidence, notes).await
+                }
+            };
+            if let Some(ending) = ending {
                 return ending;
             }
         }
@@ -184,7 +203,7 @@ async fn run_step(
             Ok(a) => a,
             Err(m) => return Some(Ending::error(format!("step {number}: {m}"))),
         },
-        Action::Http(_) => None,
+        Action::Http(_) | Action::Saml(_) => None,
     };
     let request = match build_request(ctx, step, scope, scim_auth.clone()) {
         Ok(r) => r,
@@ -405,6 +424,11 @@ fn build_request(
     let (spec, is_scim) = match &step.action {
         Action::Scim(r) => (r, true),
         Action::Http(r) => (r, false),
+        Action::Saml(_) => {
+            return Err(BuildError::Invalid(
+                "internal: a saml step is not an HTTP request".into(),
+            ));
+        }
     };
     let path = spec.path.render(scope)?;
     let mut url = if is_scim {

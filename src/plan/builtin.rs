@@ -16,6 +16,14 @@ const PLANS: &[(&str, &str)] = &[
         "scim-entra.yaml",
         include_str!("../../test-plans/scim-entra.yaml"),
     ),
+    (
+        "saml-sp-initiated.yaml",
+        include_str!("../../test-plans/saml-sp-initiated.yaml"),
+    ),
+    (
+        "saml-idp-initiated.yaml",
+        include_str!("../../test-plans/saml-idp-initiated.yaml"),
+    ),
 ];
 
 /// Every built-in plan as a [`Source`] named `builtin:FILE`.

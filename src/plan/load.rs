@@ -151,28 +151,52 @@ fn compile_step(
     pos: Option<Position>,
 ) -> Result<Step, Diagnostic> {
     let err = |msg: String| Diagnostic::at(source, pos, msg);
-    let action = match (&spec.scim, &spec.http) {
-        (Some(r), None) => Action::Scim(r.clone()),
-        (None, Some(r)) => Action::Http(r.clone()),
-        (None, None) => {
+    let given: Vec<&str> = [
+        ("scim", spec.scim.is_some()),
+        ("http", spec.http.is_some()),
+        ("saml", spec.saml.is_some()),
+    ]
+    .iter()
+    .filter(|(_, present)| *present)
+    .map(|(name, _)| *name)
+    .collect();
+    let action = match (&spec.scim, &spec.http, &spec.saml) {
+        (Some(r), None, None) => Action::Scim(r.clone()),
+        (None, Some(r), None) => Action::Http(r.clone()),
+        (None, None, Some(s)) => Action::Saml(s.clone()),
+        (None, None, None) => {
             return Err(err("step has no action".into())
-                .with_help("start the step with one of `scim:` or `http:`"));
+                .with_help("start the step with one of `scim:`, `http:` or `saml:`"));
         }
-        (Some(_), Some(_)) => {
-            return Err(
-                err("step has more than one action (`scim` and `http`)".into())
-                    .with_help("split it into two steps"),
-            );
+        _ => {
+            return Err(err(format!(
+                "step has more than one action (`{}`)",
+                given.join("` and `")
+            ))
+            .with_help("split it into separate steps"));
         }
     };
-    let request = match &action {
-        Action::Scim(r) | Action::Http(r) => r,
-    };
-    if request.json.is_some() && request.body.is_some() {
-        return Err(err("request has both `json` and `body`; give one".into()));
+    if let Action::Scim(request) | Action::Http(request) = &action {
+        if request.json.is_some() && request.body.is_some() {
+            return Err(err("request has both `json` and `body`; give one".into()));
+        }
+        if let Some(json) = &request.json {
+            check_json_templates(json).map_err(|e| err(format!("in `json` body: {e}")))?;
+        }
     }
-    if let Some(json) = &request.json {
-        check_json_templates(json).map_err(|e| err(format!("in `json` body: {e}")))?;
+    let saml_only = spec.expect.login.is_some() || !spec.expect.authn_request.is_empty();
+    if saml_only && !matches!(action, Action::Saml(_)) {
+        return Err(err(
+            "`expect.login` and `expect.authn_request` apply to `saml:` steps".into(),
+        ));
+    }
+    for check in &spec.expect.authn_request {
+        if !AUTHN_REQUEST_CHECKS.contains(&check.as_str()) {
+            return Err(err(format!(
+                "unknown AuthnRequest check `{check}`; expected one of {}",
+                AUTHN_REQUEST_CHECKS.join(", ")
+            )));
+        }
     }
     let json = spec
         .expect
@@ -221,11 +245,25 @@ fn compile_step(
             body_contains: spec.expect.body_contains.clone(),
             max_ms: spec.expect.max_ms,
             schema,
+            login: spec.expect.login,
+            authn_request: spec.expect.authn_request.clone(),
         },
         captures,
         location: location_string(source, pos),
     })
 }
+
+/// The AuthnRequest checks a plan can require (see `saml::request::check`).
+pub const AUTHN_REQUEST_CHECKS: &[&str] = &[
+    "version",
+    "id",
+    "issue-instant",
+    "destination",
+    "issuer",
+    "acs",
+    "name-id-policy",
+    "signature",
+];
 
 fn parse_kind(name: &str) -> Result<crate::scim::schema::ResourceKind, String> {
     name.parse::<crate::scim::schema::ResourceKind>()

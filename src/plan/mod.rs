@@ -59,6 +59,7 @@ pub struct Step {
 pub enum Action {
     Scim(RequestSpec),
     Http(RequestSpec),
+    Saml(model::SamlStepSpec),
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +71,8 @@ pub struct CompiledExpect {
     pub body_contains: Vec<Template>,
     pub max_ms: Option<u64>,
     pub schema: Option<SchemaCheck>,
+    pub login: Option<model::LoginExpect>,
+    pub authn_request: Vec<String>,
 }
 
 /// RFC 7643 validation requested by a step.

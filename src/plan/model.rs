@@ -75,6 +75,9 @@ pub struct StepSpec {
     /// A request to any URL (absolute, after interpolation); no target auth is added.
     #[serde(default)]
     pub http: Option<RequestSpec>,
+    /// A SAML login, oinspect playing the IdP.
+    #[serde(default)]
+    pub saml: Option<SamlStepSpec>,
     #[serde(default)]
     pub expect: Expect,
     /// `name: "$.json.path"` or `name: "header:Name"`.
@@ -113,6 +116,95 @@ pub struct When {
     /// A var or capture name.
     pub name: String,
     pub equals: serde_json::Value,
+}
+
+/// A SAML login driven by oinspect as the identity provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlStepSpec {
+    pub flow: SamlFlow,
+    /// A test user of the target (`users.NAME`): NameID and attributes come from it.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// An explicit NameID (a brand-new user for JIT), instead of or besides `user`.
+    #[serde(default)]
+    pub name_id: Option<Template>,
+    #[serde(default)]
+    pub name_id_format: Option<NameIdFormatSpec>,
+    /// SAML attributes; defaults from `user` (email, firstName, lastName).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, OneOrMany>,
+    /// What to sign; default: what the target's `saml.requires_signed` says.
+    #[serde(default)]
+    pub sign: Option<SignSpec>,
+    #[serde(default)]
+    pub alg: Option<AlgSpec>,
+    /// RelayState for IdP-initiated logins (SP-initiated logins echo the SP's own).
+    #[serde(default)]
+    pub relay_state: Option<Template>,
+    /// Stop after capturing the AuthnRequest (for request checks); no Response is sent.
+    #[serde(default)]
+    pub stop_after_request: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SamlFlow {
+    SpInitiated,
+    IdpInitiated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NameIdFormatSpec {
+    Email,
+    Unspecified,
+    Persistent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignSpec {
+    None,
+    Assertion,
+    Response,
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlgSpec {
+    RsaSha256,
+    RsaSha1,
+    RsaSha512,
+    EcdsaSha256,
+}
+
+/// One attribute value or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(Template),
+    Many(Vec<Template>),
+}
+
+impl OneOrMany {
+    pub fn templates(&self) -> Vec<&Template> {
+        match self {
+            Self::One(t) => vec![t],
+            Self::Many(list) => list.iter().collect(),
+        }
+    }
+}
+
+/// What the session check must show after a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginExpect {
+    /// Logged in, as exactly the identity the Response named.
+    Accepted,
+    /// Nobody logged in (or at least not as the identity the Response named).
+    Rejected,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -238,6 +330,13 @@ pub struct Expect {
     /// Validate a ListResponse and each of its `Resources` as this kind.
     #[serde(default)]
     pub schema_list: Option<String>,
+    /// SAML: the outcome of the login as the session check sees it.
+    #[serde(default)]
+    pub login: Option<LoginExpect>,
+    /// SAML: AuthnRequest checks that must hold (`version`, `id`, `issue-instant`,
+    /// `destination`, `issuer`, `acs`, `name-id-policy`, `signature`).
+    #[serde(default)]
+    pub authn_request: Vec<String>,
 }
 
 /// One assertion on the value(s) a JSONPath selects. Exactly one check per assertion keeps

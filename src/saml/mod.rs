@@ -2,6 +2,7 @@
 
 pub mod c14n;
 pub mod dsig;
+pub mod flows;
 pub mod idp;
 pub mod metadata;
 pub mod redirect;
