@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::cli::{Cli, Command, CommonRunArgs, DemoArgs, RunArgs};
+use crate::cli::{Cli, Command, CommonRunArgs, DemoArgs, IdpCommand, RunArgs};
 use crate::demo::{Breaks, ReferenceApp};
 use crate::diag::Diagnostic;
 use crate::engine::RunContext;
@@ -50,6 +50,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Validate { plans, target } => validate(&plans, target.as_deref()),
         Command::Explain { id, plans } => explain(&id, &plans),
         Command::Demo(args) => demo(args).await,
+        Command::Idp(cmd) => idp(cmd),
         Command::Serve {
             port,
             breaks,
@@ -195,6 +196,47 @@ async fn demo(args: DemoArgs) -> Result<i32, Invalid> {
     let code = execute(target, plans, &args.common).await;
     drop(app);
     code
+}
+
+fn idp(cmd: IdpCommand) -> Result<i32, Invalid> {
+    use crate::saml::idp::{IdpIdentity, KeyKind};
+    match cmd {
+        IdpCommand::Init { out, ec } => {
+            std::fs::create_dir_all(&out)
+                .map_err(|e| Invalid::Message(format!("cannot create {}: {e}", out.display())))?;
+            let kind = if ec {
+                KeyKind::EcP256
+            } else {
+                KeyKind::Rsa2048
+            };
+            let idp = IdpIdentity::generate(
+                "http://www.okta.com/exk-oinspect",
+                "https://idp.oinspect.test/sso",
+                kind,
+            )
+            .map_err(|e| Invalid::Message(e.to_string()))?;
+            let (key, cert) = idp
+                .write_pem_files(&out)
+                .map_err(|e| Invalid::Message(e.to_string()))?;
+            println!("wrote {} (mode 0600) and {}", key.display(), cert.display());
+            println!(
+                "certificate SHA-256 fingerprint: {}",
+                idp.cert_sha256_fingerprint()
+            );
+            println!(
+                "add to the target:\nidp:\n  entity_id: http://www.okta.com/exk-oinspect\n  sso_url: https://idp.oinspect.test/sso\n  key: {}\n  cert: {}",
+                key.display(),
+                cert.display()
+            );
+            Ok(exit::OK)
+        }
+        IdpCommand::Metadata { target } => {
+            let t = target::load_target(&target)?;
+            let idp = crate::engine::load_idp(&t).map_err(Invalid::Message)?;
+            println!("{}", idp.metadata_xml());
+            Ok(exit::OK)
+        }
+    }
 }
 
 async fn serve(port: u16, breaks: &[String], rate_limit: Option<u64>) -> Result<i32, Invalid> {

@@ -75,6 +75,9 @@ pub enum Command {
         "  oinspect demo --list-breaks",
     ))]
     Demo(DemoArgs),
+    /// The test IdP: create its key and certificate, print its metadata for your SP
+    #[command(subcommand)]
+    Idp(IdpCommand),
     /// Run the reference app until Ctrl-C and print a target YAML for it
     #[command(after_help = "Example:\n  oinspect serve --port 8080 > target.yaml")]
     Serve {
@@ -86,6 +89,29 @@ pub enum Command {
         /// Answer every Nth SCIM request with 429 and `Retry-After: 0`
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
         rate_limit: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdpCommand {
+    /// Write a new IdP key (mode 0600) and self-signed certificate to DIR
+    #[command(
+        after_help = "Examples:\n  oinspect idp init --out idp/\n  oinspect idp init --out idp/ --ec\n\nThen set idp.key and idp.cert in the target to the two files."
+    )]
+    Init {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// An EC P-256 key instead of RSA-2048
+        #[arg(long)]
+        ec: bool,
+    },
+    /// Print the test IdP's SAML metadata (entity ID, SSO endpoints, signing certificate)
+    #[command(
+        after_help = "Example:\n  oinspect idp metadata --target acme.yaml > oinspect-idp.xml"
+    )]
+    Metadata {
+        #[arg(long, short)]
+        target: PathBuf,
     },
 }
 

@@ -410,3 +410,48 @@ fn regex_like_token(text: &str) -> bool {
         rest.len() >= 32 && rest[..32].chars().all(|c| c.is_ascii_hexdigit())
     })
 }
+
+#[test]
+fn idp_init_writes_a_private_key_and_idp_metadata_prints_the_certificate() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("idp");
+    oinspect()
+        .args(["idp", "init", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("SHA-256 fingerprint"));
+    let mode = std::fs::metadata(out.join("idp-key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "the private key is readable by its owner only"
+    );
+    // A second init refuses to overwrite the key.
+    oinspect()
+        .args(["idp", "init", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    let target = write(
+        dir.path(),
+        "t.yaml",
+        "name: x\nidp:\n  entity_id: http://idp.example/oinspect\n  sso_url: https://idp.example/sso\n  key: idp/idp-key.pem\n  cert: idp/idp-cert.pem\n",
+    );
+    let cert = std::fs::read_to_string(out.join("idp-cert.pem")).unwrap();
+    let body: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
+    oinspect()
+        .args(["idp", "metadata", "--target"])
+        .arg(&target)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "entityID=\"http://idp.example/oinspect\"",
+        ))
+        .stdout(predicate::str::contains("https://idp.example/sso"))
+        .stdout(predicate::str::contains(body.as_str()));
+}

@@ -20,6 +20,8 @@ pub const OAUTH_CLIENT_ID: &str = "oinspect-demo";
 /// intercepts the redirect to it.
 pub const DEMO_IDP_ENTITY_ID: &str = "http://www.okta.com/exk-oinspect-demo";
 pub const DEMO_IDP_SSO_URL: &str = "https://idp.oinspect.test/sso";
+const DEMO_PRIMARY_USER: &str = "ada@example.test";
+const DEMO_VICTIM_USER: &str = "ceo@example.test";
 
 /// A running reference app. Dropping it stops the server.
 pub struct ReferenceApp {
@@ -93,6 +95,11 @@ impl ReferenceApp {
             client_secret: client_secret.clone(),
             access_token: token.clone(),
         };
+        // The target's test users exist in the app before any login; only the JIT check
+        // logs in someone new.
+        for email in [DEMO_PRIMARY_USER, DEMO_VICTIM_USER] {
+            saml.provision(email, email);
+        }
         let router = axum::Router::new()
             .nest(SCIM_BASE_PATH, scim.router())
             .merge(saml.router())
@@ -139,7 +146,7 @@ impl ReferenceApp {
              name: oinspect reference app\n\
              scim:\n  base_url: {base}{SCIM_BASE_PATH}\n  auth:\n    bearer: {token}\n\
              \x20 roles: {{ values: [admin, viewer], resource: /Roles }}\n\
-             saml:\n  entity_id: {base}/saml/metadata\n  acs_url: {base}/saml/acs\n  login_url: {base}/saml/login\n\
+             saml:\n  sp_metadata: {base}/saml/metadata\n  entity_id: {base}/saml/metadata\n  acs_url: {base}/saml/acs\n  login_url: {base}/saml/login\n\
              \x20 session_check: {{ url: {base}/api/me, status: 200, json_path: \"$.nameid\" }}\n\
              \x20 requires_signed: assertion\n\
              idp:\n  entity_id: {DEMO_IDP_ENTITY_ID}\n  sso_url: {DEMO_IDP_SSO_URL}\n\

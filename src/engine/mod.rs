@@ -21,6 +21,7 @@ use crate::template::{Placeholder, Template};
 
 use expect::RenderError;
 pub use expect::short;
+pub use saml::load_idp;
 
 /// What every test of a run shares.
 pub struct RunContext {
@@ -32,6 +33,9 @@ pub struct RunContext {
     pub scim_token: tokio::sync::OnceCell<Result<String, String>>,
     /// The test IdP's key and certificate, loaded by the first SAML step.
     idp: tokio::sync::OnceCell<Result<Arc<crate::saml::idp::IdpIdentity>, String>>,
+    /// The SP metadata named by `saml.sp_metadata` (`None` when the target names none).
+    sp_metadata:
+        tokio::sync::OnceCell<Result<Option<Arc<crate::saml::metadata::SpMetadata>>, String>>,
 }
 
 impl RunContext {
@@ -43,7 +47,17 @@ impl RunContext {
             seed,
             scim_token: tokio::sync::OnceCell::new(),
             idp: tokio::sync::OnceCell::new(),
+            sp_metadata: tokio::sync::OnceCell::new(),
         }
+    }
+
+    pub async fn sp_metadata(
+        &self,
+    ) -> Result<Option<Arc<crate::saml::metadata::SpMetadata>>, String> {
+        self.sp_metadata
+            .get_or_init(|| saml::load_sp_metadata(self))
+            .await
+            .clone()
     }
 
     pub async fn idp(&self) -> Result<Arc<crate::saml::idp::IdpIdentity>, String> {

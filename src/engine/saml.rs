@@ -14,6 +14,7 @@ use crate::run::scope::Scope;
 use crate::saml::dsig::SignatureAlgorithm;
 use crate::saml::flows::{self, FlowReport, LoginPlan, SessionCheckSettings, SpSettings, Verdict};
 use crate::saml::idp::IdpIdentity;
+use crate::saml::metadata::{self, SpMetadata};
 use crate::saml::request::{self, RequestExpectations};
 use crate::saml::response::{NameIdFormat, SignMode};
 use crate::target::{RequiresSigned, Target};
@@ -43,6 +44,103 @@ pub fn load_idp(target: &Target) -> Result<Arc<IdpIdentity>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Fetches (URL) or reads (file) the SP metadata the target names, once per run.
+pub async fn load_sp_metadata(ctx: &RunContext) -> Result<Option<Arc<SpMetadata>>, String> {
+    let Some(source) = ctx
+        .target
+        .saml
+        .as_ref()
+        .and_then(|s| s.sp_metadata.as_ref())
+    else {
+        return Ok(None);
+    };
+    let source = source.as_str();
+    let xml = if source.starts_with("http://") || source.starts_with("https://") {
+        let url =
+            url::Url::parse(source).map_err(|e| format!("saml.sp_metadata `{source}`: {e}"))?;
+        let (_, result) = ctx
+            .client
+            .send(crate::http::HttpRequest {
+                method: "GET".into(),
+                url,
+                headers: vec![(
+                    "Accept".into(),
+                    "application/samlmetadata+xml, application/xml".into(),
+                )],
+                body: None,
+            })
+            .await;
+        let resp = result.map_err(|e| format!("fetching saml.sp_metadata: {e}"))?;
+        if resp.status != 200 {
+            return Err(format!(
+                "saml.sp_metadata {source} answered HTTP {}",
+                resp.status
+            ));
+        }
+        resp.text()
+    } else {
+        std::fs::read_to_string(source).map_err(|e| format!("saml.sp_metadata {source}: {e}"))?
+    };
+    metadata::parse(&xml)
+        .map(|m| Some(Arc::new(m)))
+        .map_err(|e| format!("saml.sp_metadata {source} is not usable SP metadata: {e}"))
+}
+
+/// `flow: sp-metadata`: the metadata's sanity findings at or above the test's severity fail
+/// it; milder ones are notes.
+async fn check_metadata(
+    ctx: &RunContext,
+    test: &TestCase,
+    step: &Step,
+    number: usize,
+    notes: &mut Vec<String>,
+) -> Option<Ending> {
+    let md = match ctx.sp_metadata().await {
+        Ok(Some(md)) => md,
+        Ok(None) => return Some(Ending::skip("the target names no saml.sp_metadata".into())),
+        Err(m) => {
+            return Some(Ending {
+                outcome: Outcome::Fail,
+                message: format!("step {number}: {m}"),
+                findings: vec![Finding {
+                    step: number,
+                    subject: "SP metadata".into(),
+                    expected:
+                        "parseable SAML 2.0 SP metadata (EntityDescriptor with an SPSSODescriptor)"
+                            .into(),
+                    actual: m,
+                    location: step.location.clone(),
+                }],
+            });
+        }
+    };
+    let mut findings = Vec::new();
+    for f in metadata::sanity(&md, time::OffsetDateTime::now_utc()) {
+        if f.severity >= test.severity {
+            findings.push(Finding {
+                step: number,
+                subject: format!("SP metadata {}", f.check),
+                expected: "no finding".into(),
+                actual: f.message.clone(),
+                location: step.location.clone(),
+            });
+        } else {
+            notes.push(format!(
+                "step {number}: SP metadata {} ({}): {}",
+                f.check, f.severity, f.message
+            ));
+        }
+    }
+    if findings.is_empty() {
+        return None;
+    }
+    Some(Ending {
+        outcome: Outcome::Fail,
+        message: format!("step {number}: {}", findings[0]),
+        findings,
+    })
+}
+
 pub async fn run_saml_step(
     ctx: &RunContext,
     test: &TestCase,
@@ -53,6 +151,13 @@ pub async fn run_saml_step(
     evidence: &mut Vec<Exchange>,
     notes: &mut Vec<String>,
 ) -> Option<Ending> {
+    if spec.flow == SamlFlow::SpMetadata {
+        return check_metadata(ctx, test, step, number, notes).await;
+    }
+    let metadata = match ctx.sp_metadata().await {
+        Ok(md) => md,
+        Err(m) => return Some(Ending::error(format!("step {number}: {m}"))),
+    };
     let idp = match ctx.idp().await {
         Ok(idp) => idp,
         Err(m) => return Some(Ending::error(format!("step {number}: {m}"))),
@@ -75,10 +180,23 @@ pub async fn run_saml_step(
         Err(PlanError::Missing(p)) => return Some(super::missing(test, &p)),
         Err(PlanError::Skip(reason)) => return Some(Ending::skip(reason)),
     };
+    // The target's own settings win; the SP metadata fills what the target leaves out.
+    let metadata_acs = metadata.as_ref().and_then(|m| default_post_acs(m));
     let sp = SpSettings {
         login_url: saml.login_url.as_ref().map(|u| &u.0),
-        acs_url: saml.acs_url.as_ref().map(|u| &u.0),
-        entity_id: saml.entity_id.as_ref().map(|e| e.as_str()),
+        acs_url: saml
+            .acs_url
+            .as_ref()
+            .map(|u| &u.0)
+            .or(metadata_acs.as_ref()),
+        entity_id: saml
+            .entity_id
+            .as_ref()
+            .map(|e| e.as_str())
+            .or(metadata.as_ref().map(|m| m.entity_id.as_str())),
+        sp_certs: metadata
+            .as_ref()
+            .map_or(&[][..], |m| m.signing_certs.as_slice()),
         session: SessionCheckSettings {
             url: &check.url.0,
             status: check.status,
@@ -97,6 +215,18 @@ pub async fn run_saml_step(
     evidence.append(&mut report.exchanges);
     if let Some(req) = &report.request {
         evidence.push(Exchange::decoded("AuthnRequest", &req.xml, redactor));
+        notes.push(format!(
+            "step {number}: AuthnRequest via HTTP-{:?}, signature: {}",
+            req.binding,
+            match &req.signature {
+                request::RequestSignature::Unsigned => "none".to_string(),
+                request::RequestSignature::Valid { alg } => format!("valid ({alg})"),
+                request::RequestSignature::Invalid(why) => format!("INVALID ({why})"),
+                request::RequestSignature::UnknownKey => {
+                    "present, not verified (no SP certificate: set saml.sp_metadata)".to_string()
+                }
+            }
+        ));
         if req.force_authn {
             notes.push(format!(
                 "step {number}: the AuthnRequest asks for ForceAuthn"
@@ -119,7 +249,15 @@ pub async fn run_saml_step(
                 "step {number}: AuthnRequest checks need an SP-initiated login"
             )));
         };
-        request_findings(ctx, &idp, req, step, number, &mut findings);
+        request_findings(
+            ctx,
+            &idp,
+            metadata.as_deref(),
+            req,
+            step,
+            number,
+            &mut findings,
+        );
     }
     if let Some(want) = step.expect.login {
         if let Some(verdict) = &report.verdict {
@@ -140,9 +278,24 @@ pub async fn run_saml_step(
     })
 }
 
+/// The ACS a Response goes to when the target names none: the metadata's default HTTP-POST
+/// endpoint, else its first.
+fn default_post_acs(md: &SpMetadata) -> Option<url::Url> {
+    let post = md
+        .acs
+        .iter()
+        .filter(|a| a.binding == crate::saml::idp::BINDING_POST);
+    let chosen = post
+        .clone()
+        .find(|a| a.is_default)
+        .or_else(|| post.clone().next())?;
+    url::Url::parse(&chosen.location).ok()
+}
+
 fn request_findings(
     ctx: &RunContext,
     idp: &IdpIdentity,
+    metadata: Option<&SpMetadata>,
     req: &request::AuthnRequest,
     step: &Step,
     number: usize,
@@ -157,10 +310,18 @@ fn request_findings(
         acs_urls: saml
             .and_then(|s| s.acs_url.as_ref())
             .map(|u| vec![u.as_str().to_string()])
-            .unwrap_or_default(),
+            .into_iter()
+            .flatten()
+            .chain(
+                metadata
+                    .into_iter()
+                    .flat_map(|m| m.acs.iter().map(|a| a.location.clone())),
+            )
+            .collect(),
         now: time::OffsetDateTime::now_utc(),
         max_age_secs: 300,
-        require_signed: false,
+        // Metadata that promises signed requests makes an unsigned one a finding.
+        require_signed: metadata.and_then(|m| m.authn_requests_signed) == Some(true),
     };
     for f in request::check(req, &expectations) {
         if !f.ok && step.expect.authn_request.iter().any(|c| c == f.check) {

@@ -152,6 +152,8 @@ pub struct SamlStepSpec {
 pub enum SamlFlow {
     SpInitiated,
     IdpInitiated,
+    /// No login: fetch and check the SP metadata named by `saml.sp_metadata`.
+    SpMetadata,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

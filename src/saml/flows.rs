@@ -20,6 +20,8 @@ pub struct SpSettings<'a> {
     pub login_url: Option<&'a Url>,
     pub acs_url: Option<&'a Url>,
     pub entity_id: Option<&'a str>,
+    /// The SP's signing certificates (from its metadata), to verify AuthnRequests.
+    pub sp_certs: &'a [openssl::x509::X509],
     pub session: SessionCheckSettings<'a>,
     pub clock_skew_secs: i64,
 }
@@ -97,7 +99,7 @@ pub async fn login(
         let login_url = sp
             .login_url
             .ok_or_else(|| FlowError::Sp("the target has no saml.login_url".into()))?;
-        let req = capture_authn_request(client, idp, login_url, report).await?;
+        let req = capture_authn_request(client, idp, login_url, sp.sp_certs, report).await?;
         in_response_to = req.id.clone();
         relay_state = req.relay_state.clone();
         if acs.is_none() {
@@ -159,6 +161,7 @@ async fn capture_authn_request(
     client: &HttpClient,
     idp: &IdpIdentity,
     login_url: &Url,
+    sp_certs: &[openssl::x509::X509],
     report: &mut FlowReport,
 ) -> Result<AuthnRequest, FlowError> {
     let sso = Url::parse(&idp.sso_url)
@@ -168,7 +171,7 @@ async fn capture_authn_request(
         let resp = send(client, get(&url), report).await?;
         if let Some(next) = location(&url, &resp) {
             if same_endpoint(&next, &sso) {
-                return Ok(request::decode_redirect(&next, &[])?);
+                return Ok(request::decode_redirect(&next, sp_certs)?);
             }
             url = next;
             continue;
@@ -189,7 +192,7 @@ async fn capture_authn_request(
                 return Ok(request::decode_post(
                     saml_request,
                     field("RelayState"),
-                    &[],
+                    sp_certs,
                 )?);
             }
         }

@@ -228,6 +228,20 @@ impl SamlSp {
         http::router(self.sp.clone())
     }
 
+    /// Creates an account before any login, as an admin (or SCIM) would: users that exist
+    /// already log in even when JIT provisioning is off.
+    pub fn provision(&self, name_id: &str, email: &str) {
+        let profile = store::Profile {
+            name_id: name_id.to_string(),
+            email: Some(email.to_string()),
+            first_name: None,
+            last_name: None,
+            groups: Vec::new(),
+        };
+        // The only error is a full store, impossible for the few accounts provisioned here.
+        let _ = self.sp.store().upsert_account(&profile);
+    }
+
     /// NameIDs of the JIT-provisioned accounts, in creation order.
     pub fn users(&self) -> Vec<String> {
         self.sp.store().user_names()
