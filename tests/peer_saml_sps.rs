@@ -16,9 +16,21 @@
 //! signatures are required, replay cache, InResponseTo, IdP-initiated login) are pinned too;
 //! tests/peers/README.md explains them.
 //!
+//! Then oinspect itself: for each SP, a fresh `IdpIdentity` (written with `write_pem_files`), the
+//! SP started trusting it, the target file a vendor would write, and the real binary's
+//! `oinspect run saml-sp-initiated saml-idp-initiated --seed 1 --jobs 1`. Every test id's
+//! outcome is pinned in a table per SP (`SIMPLESAMLPHP_EXPECTED`, `NODE_SAML_EXPECTED`) with the
+//! reason of every non-pass; SP- and IdP-initiated login must pass on both. With the SP trusting
+//! another certificate, both logins must fail saying the SP rejected a correctly signed Response
+//! and naming the SHA-256 fingerprint of the certificate oinspect signed with.
+//!
 //! ```sh
 //! bash .ci/install-peers && source target/peers/env
 //! cargo test --test peer_saml_sps -- --ignored
+//! # after a plan changed: print the observed tables in Rust syntax, paste them over the old ones
+//! OINSPECT_PEER_PRINT=1 cargo test --test peer_saml_sps -- --ignored --nocapture oinspect_
+//! # keep targets, IdP files, reports, artifacts and SP logs (<dir>/<sp>[-wrong-cert]/)
+//! OINSPECT_PEER_KEEP=/tmp/peer cargo test --test peer_saml_sps -- --ignored oinspect_
 //! ```
 
 use std::collections::BTreeMap;
@@ -1204,6 +1216,43 @@ async fn node_saml_validating_in_response_to_refuses_unsolicited_and_replays() {
         "{}",
         outcome.body
     );
+}
+
+/// `ifPresent`, the setting oinspect's runs use (see `Kind::plan_env`): IdP-initiated is
+/// accepted, but an InResponseTo must name a request this SP sent and has not seen answered.
+#[tokio::test]
+#[ignore = "needs the SAML peers (installed by .ci/install-peers)"]
+async fn node_saml_in_response_to_if_present_accepts_idp_initiated_and_checks_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let idp = Idp::new(tmp.path());
+    let peer = start_sp(
+        Kind::NodeSaml,
+        &idp.cert_pem,
+        &[("NODE_SAML_VALIDATE_IN_RESPONSE_TO", "ifPresent")],
+    )
+    .await;
+
+    let (outcome, me) = unsolicited(&peer, &idp, None).await;
+    assert_logged_in(&peer, "an IdP-initiated Response", &outcome, &me);
+    let unknown = new_id();
+    let (outcome, me) = unsolicited(&peer, &idp, Some(&unknown)).await;
+    assert_nobody(
+        &peer,
+        "a Response to a request it never sent",
+        &outcome,
+        &me,
+    );
+    assert!(
+        outcome.body.contains("InResponseTo is not valid"),
+        "{}",
+        outcome.body
+    );
+
+    let (request, sent, outcome, me) = sp_initiated(&peer, &idp, Signing::Both, identity).await;
+    assert_logged_in(&peer, "a signed Response to its request", &outcome, &me);
+    assert_eq!(me.unwrap()["in_response_to"], request.id.as_str());
+    let (outcome, me) = replay(&peer, &sent).await;
+    assert_nobody(&peer, "a replayed Response", &outcome, &me);
 }
 
 // ---------------------------------------------------------------------------------------------
