@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::dtd::{self, DtdError};
-use super::request::PROTOCOL_NS;
+use super::request::{NAMEID_EMAIL, PROTOCOL_NS};
 use super::store::{Profile, Solicited, StoreError};
 use super::{RequiresSigned, Sp};
 use crate::saml::dsig::{
@@ -85,6 +85,8 @@ pub enum AcsError {
     NoAssertionId,
     #[error("the Assertion has no Subject with a NameID")]
     NoNameId,
+    #[error("the NameID format {0} is not accepted: only emailAddress is")]
+    NameIdFormat(String),
     #[error("the NameID is empty")]
     EmptyNameId,
     #[error("the Subject has no bearer SubjectConfirmation")]
@@ -224,12 +226,18 @@ fn check_document(sp: &Sp, doc: &Document, now: i64) -> Result<Checked, AcsError
     let subject = assertion
         .find_child(SAML, "Subject")
         .ok_or(AcsError::NoNameId)?;
-    let name_id = name_id_text(
-        sp,
-        subject
-            .find_child(SAML, "NameID")
-            .ok_or(AcsError::NoNameId)?,
-    );
+    let name_id_el = subject
+        .find_child(SAML, "NameID")
+        .ok_or(AcsError::NoNameId)?;
+    // The SP that keys accounts on e-mail only and refuses whatever else IdPs send by
+    // default (an absent Format means unspecified).
+    let format = name_id_el.attr("Format");
+    if sp.cfg.breaks.has("saml-email-nameid-only") && format != Some(NAMEID_EMAIL) {
+        return Err(AcsError::NameIdFormat(
+            format.unwrap_or("absent (unspecified)").to_string(),
+        ));
+    }
+    let name_id = name_id_text(sp, name_id_el);
     if name_id.is_empty() {
         return Err(AcsError::EmptyNameId);
     }

@@ -134,7 +134,12 @@ fn redirect(location: &str, cookie: Option<HeaderValue>) -> Response {
 }
 
 async fn metadata(State(sp): State<Shared>) -> Response {
-    match request::metadata(&sp.cfg) {
+    let xml = sp
+        .published_cert
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|cert| request::metadata(&sp.cfg, cert).map_err(|e| e.to_string()));
+    match xml {
         Ok(xml) => (
             [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
             xml,
@@ -143,7 +148,7 @@ async fn metadata(State(sp): State<Shared>) -> Response {
         Err(e) => page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Metadata error",
-            &html_escape(&e.to_string()),
+            &html_escape(&e),
         ),
     }
 }

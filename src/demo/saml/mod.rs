@@ -116,6 +116,42 @@ pub const BREAKS: &[BreakInfo] = &[
         name: "saml-accept-sha1",
         summary: "signatures and digests with SHA-1 are accepted",
     },
+    BreakInfo {
+        name: "saml-email-nameid-only",
+        summary: "NameID formats other than emailAddress (unspecified, persistent, none) are refused",
+    },
+    BreakInfo {
+        name: "saml-request-no-destination",
+        summary: "the AuthnRequest has no Destination attribute",
+    },
+    BreakInfo {
+        name: "saml-request-wrong-issuer",
+        summary: "the AuthnRequest Issuer is the SP base URL instead of its entity ID",
+    },
+    BreakInfo {
+        name: "saml-request-stale-instant",
+        summary: "the AuthnRequest IssueInstant is one hour in the past",
+    },
+    BreakInfo {
+        name: "saml-request-bad-id",
+        summary: "the AuthnRequest ID starts with a digit, so it is not an xs:ID",
+    },
+    BreakInfo {
+        name: "saml-request-wrong-version",
+        summary: "the AuthnRequest has Version=\"2.1\"",
+    },
+    BreakInfo {
+        name: "saml-request-wrong-acs",
+        summary: "the AuthnRequest ACS URL spells the host differently (localhost for 127.0.0.1) from the registered ACS",
+    },
+    BreakInfo {
+        name: "saml-request-bad-signature",
+        summary: "the Redirect signature omits the RelayState that is sent, so it does not verify",
+    },
+    BreakInfo {
+        name: "saml-metadata-expired-cert",
+        summary: "the SP metadata publishes an expired signing certificate (for the SP's real key)",
+    },
 ];
 
 /// Which signatures the SP requires over the Assertion it consumes.
@@ -180,6 +216,9 @@ pub(crate) struct Sp {
     pub cfg: SamlSpConfig,
     /// The certificates signatures are checked against (normally `cfg.idp_certs`).
     pub trusted: Vec<X509>,
+    /// The signing certificate the metadata publishes (normally `cfg.sp_cert`); an error
+    /// if it could not be made, which the metadata endpoint reports.
+    pub published_cert: Result<X509, String>,
     store: Mutex<store::Store>,
 }
 
@@ -214,10 +253,17 @@ impl SamlSp {
         } else {
             cfg.idp_certs.clone()
         };
+        // Metadata nobody refreshed: the certificate for the SP's key has lapsed.
+        let published_cert = if cfg.breaks.has("saml-metadata-expired-cert") {
+            request::expired_cert(&cfg).map_err(|e| e.to_string())
+        } else {
+            Ok(cfg.sp_cert.clone())
+        };
         Self {
             sp: Arc::new(Sp {
                 cfg,
                 trusted,
+                published_cert,
                 store: Mutex::new(store::Store::default()),
             }),
         }

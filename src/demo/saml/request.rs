@@ -2,7 +2,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
 use openssl::pkey::Id;
+use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -62,17 +67,46 @@ pub fn authn_request(
     relay_state: &str,
     now: OffsetDateTime,
 ) -> Result<SignedRequest, RequestError> {
-    let id = new_id();
-    let root = Element::new_ns("samlp", PROTOCOL_NS, "AuthnRequest")
+    let breaks = &cfg.breaks;
+    let id = if breaks.has("saml-request-bad-id") {
+        // The common slip: a bare UUID or hex token, which may start with a digit.
+        format!("0{}", random_token())
+    } else {
+        new_id()
+    };
+    let version = if breaks.has("saml-request-wrong-version") {
+        "2.1"
+    } else {
+        "2.0"
+    };
+    let issued = if breaks.has("saml-request-stale-instant") {
+        // A clock (or time zone) one hour behind.
+        now - time::Duration::hours(1)
+    } else {
+        now
+    };
+    let acs = if breaks.has("saml-request-wrong-acs") {
+        misspelled_url(&cfg.acs_url())
+    } else {
+        cfg.acs_url()
+    };
+    let issuer = if breaks.has("saml-request-wrong-issuer") {
+        // The base URL where the entity ID is expected: the IdP finds no such SP.
+        cfg.base_url.as_str()
+    } else {
+        cfg.sp_entity_id.as_str()
+    };
+    let mut root = Element::new_ns("samlp", PROTOCOL_NS, "AuthnRequest")
         .with_attr("ID", &id)
-        .with_attr("Version", "2.0")
-        .with_attr("IssueInstant", &instant(now)?)
-        .with_attr("Destination", &cfg.idp_sso_url)
-        .with_attr("AssertionConsumerServiceURL", &cfg.acs_url())
+        .with_attr("Version", version)
+        .with_attr("IssueInstant", &instant(issued)?);
+    if !breaks.has("saml-request-no-destination") {
+        root.set_attr("Destination", &cfg.idp_sso_url);
+    }
+    let root = root
+        .with_attr("AssertionConsumerServiceURL", &acs)
         .with_attr("ProtocolBinding", HTTP_POST_BINDING)
-        .with_child(
-            Element::new_ns("saml", SAML_ASSERTION_NS, "Issuer").with_text(&cfg.sp_entity_id),
-        )
+        .with_child(Element::new_ns("saml", SAML_ASSERTION_NS, "Issuer").with_text(issuer))
         .with_child(
             Element::new_ns("samlp", PROTOCOL_NS, "NameIDPolicy")
                 .with_attr("Format", NAMEID_EMAIL)
@@ -80,11 +114,23 @@ pub fn authn_request(
         );
     let xml = Document::new(root)?.to_xml();
     let encoded = B64.encode(deflate_stored(xml.as_bytes()));
-    let query = dsig::sign_redirect_query(
-        &[("SAMLRequest", &encoded), ("RelayState", relay_state)],
-        &cfg.sp_key,
-        algorithm_for(cfg),
-    )?;
+    let query = if breaks.has("saml-request-bad-signature") {
+        // Signs SAMLRequest and SigAlg only, then sends RelayState too: the verifier
+        // rebuilds the signed octets with RelayState, so the signature does not verify.
+        let signed = dsig::sign_redirect_query(
+            &[("SAMLRequest", &encoded)],
+            &cfg.sp_key,
+            algorithm_for(cfg),
+        )?;
+        let relay: String = url::form_urlencoded::byte_serialize(relay_state.as_bytes()).collect();
+        signed.replacen("&SigAlg=", &format!("&RelayState={relay}&SigAlg="), 1)
+    } else {
+        dsig::sign_redirect_query(
+            &[("SAMLRequest", &encoded), ("RelayState", relay_state)],
+            &cfg.sp_key,
+            algorithm_for(cfg),
+        )?
+    };
     let sep = if cfg.idp_sso_url.contains('?') {
         '&'
     } else {
@@ -94,6 +140,23 @@ pub fn authn_request(
         location: format!("{}{sep}{query}", cfg.idp_sso_url),
         id,
     })
+}
+
+/// The same endpoint spelled differently, as a sloppy configuration does: `127.0.0.1`
+/// written `localhost` (or the reverse), otherwise the other of http and https. IdPs
+/// compare ACS URLs as strings, so the spelling alone makes it an unregistered ACS.
+fn misspelled_url(url: &str) -> String {
+    if url.contains("://127.0.0.1") {
+        url.replacen("://127.0.0.1", "://localhost", 1)
+    } else if url.contains("://localhost") {
+        url.replacen("://localhost", "://127.0.0.1", 1)
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        format!("http://{rest}")
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        format!("https://{rest}")
+    } else {
+        format!("{url}/")
+    }
 }
 
 /// Raw DEFLATE (RFC 1951) with stored blocks only. The Redirect binding requires DEFLATE,
@@ -121,9 +184,36 @@ pub fn deflate_stored(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// SP metadata: signing certificate, e-mail NameIDs, one HTTP-POST ACS.
-pub fn metadata(cfg: &SamlSpConfig) -> Result<String, RequestError> {
-    let cert = B64.encode(cfg.sp_cert.to_der()?);
+/// An expired self-signed certificate for the SP's own key (for the
+/// `saml-metadata-expired-cert` break): valid for a year that ended a year ago. The key
+/// is the real one, so requests signed with it still verify against this certificate;
+/// only its dates are wrong.
+pub fn expired_cert(cfg: &SamlSpConfig) -> Result<X509, RequestError> {
+    const DAY: i64 = 24 * 60 * 60;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_nid(Nid::COMMONNAME, "reference-sp (expired)")?;
+    let name = name.build();
+    let mut serial = BigNum::new()?;
+    serial.rand(64, MsbOption::MAYBE_ZERO, false)?;
+    let mut b = X509Builder::new()?;
+    b.set_version(2)?;
+    let serial = serial.to_asn1_integer()?;
+    let not_before = Asn1Time::from_unix(now - 2 * 365 * DAY)?;
+    let not_after = Asn1Time::from_unix(now - 365 * DAY)?;
+    b.set_serial_number(&serial)?;
+    b.set_subject_name(&name)?;
+    b.set_issuer_name(&name)?;
+    b.set_pubkey(&cfg.sp_key)?;
+    b.set_not_before(&not_before)?;
+    b.set_not_after(&not_after)?;
+    b.sign(&cfg.sp_key, MessageDigest::sha256())?;
+    Ok(b.build())
+}
+
+/// SP metadata: signing certificate `cert`, e-mail NameIDs, one HTTP-POST ACS.
+pub fn metadata(cfg: &SamlSpConfig, cert: &X509) -> Result<String, RequestError> {
+    let cert = B64.encode(cert.to_der()?);
     let want_assertions_signed = matches!(
         cfg.requires_signed,
         super::RequiresSigned::Assertion | super::RequiresSigned::Both

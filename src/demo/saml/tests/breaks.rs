@@ -5,6 +5,7 @@
 use super::*;
 use crate::saml::dsig::test_keys::attacker_rsa;
 use crate::saml::dsig::{DigestAlgorithm, SignatureAlgorithm};
+use crate::saml::{metadata, request};
 
 const ON_OFF: [bool; 2] = [false, true];
 
@@ -362,5 +363,212 @@ async fn accept_sha1() {
         };
         let xml = sign_with(&t.unsigned(), &[&t.assertion_id], idp_rsa(), &opts);
         expect(&h, &xml, on, USER, "not allowed by the verification policy").await;
+    }
+}
+
+/// Starts a login with RelayState and runs the tester's AuthnRequest checks on the
+/// redirect, with everything the SP registered known (entity ID, ACS, signing
+/// certificate); returns the request and the ids of the checks that fail.
+async fn request_failures(h: &Harness) -> (request::AuthnRequest, Vec<&'static str>) {
+    let (_, url) = h.browser.start_login(Some("/deep?x=1")).await;
+    let req = request::decode_redirect(&url, &[sp_keys().cert.clone()]).expect("decodes");
+    let exp = request::RequestExpectations {
+        sp_entity_id: Some(h.entity_id.clone()),
+        acs_urls: vec![h.acs.clone()],
+        require_signed: true,
+        ..request::RequestExpectations::new(IDP_SSO, OffsetDateTime::now_utc())
+    };
+    let failing = request::check(&req, &exp)
+        .into_iter()
+        .filter(|f| !f.ok)
+        .map(|f| f.check)
+        .collect();
+    (req, failing)
+}
+
+/// The failing checks expected: `check` alone when the switch is on, none when off.
+fn only(on: bool, check: &'static str) -> Vec<&'static str> {
+    if on { vec![check] } else { Vec::new() }
+}
+
+#[tokio::test]
+async fn request_no_destination() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-request-no-destination", on).await;
+        let (req, failing) = request_failures(&h).await;
+        assert_eq!(failing, only(on, "destination"));
+        assert_eq!(req.destination.is_none(), on, "{}", req.xml);
+    }
+}
+
+#[tokio::test]
+async fn request_wrong_issuer() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-request-wrong-issuer", on).await;
+        let (req, failing) = request_failures(&h).await;
+        assert_eq!(failing, only(on, "issuer"));
+        let want = if on { &h.base } else { &h.entity_id };
+        assert_eq!(req.issuer.as_ref(), Some(want));
+    }
+}
+
+#[tokio::test]
+async fn request_stale_instant() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-request-stale-instant", on).await;
+        let (req, failing) = request_failures(&h).await;
+        assert_eq!(failing, only(on, "issue-instant"));
+        let issued = OffsetDateTime::parse(
+            req.issue_instant.as_deref().expect("IssueInstant"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("xs:dateTime");
+        let age = (OffsetDateTime::now_utc() - issued).whole_seconds();
+        let want = if on { 3600 } else { 0 };
+        assert!((age - want).abs() < 60, "{age} s old");
+    }
+}
+
+#[tokio::test]
+async fn request_bad_id() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-request-bad-id", on).await;
+        let (req, failing) = request_failures(&h).await;
+        assert_eq!(failing, only(on, "id"));
+        let id = req.id.expect("ID");
+        assert_eq!(id.starts_with(|c: char| c.is_ascii_digit()), on, "{id}");
+        // The SP still matches the Response to its own request.
+        let (id, _) = h.browser.start_login(None).await;
+        let r = h
+            .browser
+            .post_xml(&h.tpl().answering(&id).signed(), None)
+            .await;
+        assert!(r.succeeded(), "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn request_wrong_version() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-request-wrong-version", on).await;
+        let (req, failing) = request_failures(&h).await;
+        assert_eq!(failing, only(on, "version"));
+        let want = if on { "2.1" } else { "2.0" };
+        assert_eq!(req.version.as_deref(), Some(want));
+    }
+}
+
+#[tokio::test]
+async fn request_wrong_acs() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-request-wrong-acs", on).await;
+        let (req, failing) = request_failures(&h).await;
+        assert_eq!(failing, only(on, "acs"));
+        let want = if on {
+            h.acs.replace("://127.0.0.1", "://localhost")
+        } else {
+            h.acs.clone()
+        };
+        assert_eq!(req.acs_url.as_ref(), Some(&want));
+        // The metadata still registers the real ACS.
+        let md = h
+            .browser
+            .get("/saml/metadata")
+            .await
+            .text()
+            .await
+            .expect("body");
+        let md = metadata::parse(&md).expect("metadata");
+        assert_eq!(md.acs[0].location, h.acs);
+    }
+}
+
+#[tokio::test]
+async fn request_bad_signature() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-request-bad-signature", on).await;
+        let (req, failing) = request_failures(&h).await;
+        assert_eq!(failing, only(on, "signature"));
+        assert_eq!(req.relay_state.as_deref(), Some("/deep?x=1"));
+        match &req.signature {
+            request::RequestSignature::Valid { .. } => assert!(!on),
+            request::RequestSignature::Invalid(_) => assert!(on),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn email_nameid_only() {
+    const PREFIX: &str = "urn:oasis:names:tc:SAML:";
+    let email = format!("{PREFIX}1.1:nameid-format:emailAddress");
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-email-nameid-only", on).await;
+        for format in [
+            Some(email.clone()),
+            Some(format!("{PREFIX}1.1:nameid-format:unspecified")),
+            Some(format!("{PREFIX}2.0:nameid-format:persistent")),
+            None,
+        ] {
+            let refused = on && format.as_ref() != Some(&email);
+            let t = h.tpl();
+            let with = match &format {
+                Some(f) => format!(" Format=\"{f}\""),
+                None => String::new(),
+            };
+            let xml = t.unsigned().replace(&format!(" Format=\"{email}\""), &with);
+            let xml = sign(&xml, &[&t.assertion_id], idp_rsa());
+            let b = h.new_browser();
+            let r = b.post_xml(&xml, None).await;
+            if refused {
+                assert!(r.failure().contains("only emailAddress"), "{format:?}");
+                assert_eq!(b.who().await, None);
+            } else {
+                assert!(r.succeeded(), "{format:?}: {}", r.body);
+                assert_eq!(b.who().await.as_deref(), Some(USER));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn metadata_expired_cert() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-metadata-expired-cert", on).await;
+        let xml = h
+            .browser
+            .get("/saml/metadata")
+            .await
+            .text()
+            .await
+            .expect("body");
+        let md = metadata::parse(&xml).expect("metadata");
+        let problems: Vec<&str> = metadata::sanity(&md, OffsetDateTime::now_utc())
+            .iter()
+            .map(|f| f.check)
+            .collect();
+        assert_eq!(problems, only(on, "cert-expired"));
+        let [cert] = md.signing_certs.as_slice() else {
+            panic!("one signing certificate: {xml}");
+        };
+        let published_is_real =
+            cert.to_der().expect("DER") == sp_keys().cert.to_der().expect("DER");
+        assert_eq!(published_is_real, !on);
+        // Same key either way: requests still verify with the published certificate.
+        let sp_public = sp_keys().key.public_key_to_der().expect("SPKI");
+        assert_eq!(
+            cert.public_key()
+                .expect("key")
+                .public_key_to_der()
+                .expect("SPKI"),
+            sp_public
+        );
+        let (_, url) = h.browser.start_login(None).await;
+        let req = request::decode_redirect(&url, &md.signing_certs).expect("decodes");
+        assert!(
+            matches!(req.signature, request::RequestSignature::Valid { .. }),
+            "{:?}",
+            req.signature
+        );
     }
 }
