@@ -16,6 +16,64 @@ const SEED: &str = "20261129";
 /// break switch → the tests that fail under it (outcome `fail`; tests that cannot run
 /// because an earlier test of their sequence failed are skipped, not listed).
 const EXPECTED: &[(&str, &[&str])] = &[
+    ("saml-accept-dtd", &[]),
+    ("saml-accept-sha1", &[]),
+    ("saml-audience-optional", &[]),
+    ("saml-comment-truncation", &[]),
+    ("saml-deprovisioned-allowed", &[]),
+    (
+        "saml-email-nameid-only",
+        &[
+            "saml.name-id.persistent",
+            "saml.sp-initiated.name-id-unspecified",
+        ],
+    ),
+    ("saml-ignore-status", &[]),
+    ("saml-inresponseto-any-session", &[]),
+    ("saml-jit-disabled", &["saml.jit.new-user"]),
+    ("saml-metadata-expired-cert", &["saml.sp-metadata.sane"]),
+    ("saml-multiple-assertions", &[]),
+    ("saml-no-audience-check", &[]),
+    ("saml-no-destination-check", &[]),
+    ("saml-no-inresponseto-check", &[]),
+    ("saml-no-issuer-check", &[]),
+    ("saml-no-recipient-check", &[]),
+    ("saml-no-replay-cache", &[]),
+    ("saml-no-subject-expiry-check", &[]),
+    ("saml-no-time-check", &[]),
+    ("saml-open-redirect", &[]),
+    ("saml-request-bad-id", &["saml.authn-request.id"]),
+    (
+        "saml-request-bad-signature",
+        &["saml.authn-request.signature"],
+    ),
+    (
+        "saml-request-no-destination",
+        &["saml.authn-request.destination"],
+    ),
+    (
+        "saml-request-stale-instant",
+        &["saml.authn-request.issue-instant"],
+    ),
+    ("saml-request-wrong-acs", &["saml.authn-request.acs"]),
+    ("saml-request-wrong-issuer", &["saml.authn-request.issuer"]),
+    (
+        "saml-request-wrong-version",
+        &["saml.authn-request.version"],
+    ),
+    ("saml-signature-optional", &[]),
+    ("saml-signature-unbound", &[]),
+    ("saml-trust-keyinfo", &[]),
+    (
+        "saml-wrong-idp-cert",
+        &[
+            "saml.idp-initiated.login",
+            "saml.jit.new-user",
+            "saml.name-id.persistent",
+            "saml.sp-initiated.login",
+            "saml.sp-initiated.name-id-unspecified",
+        ],
+    ),
     ("scim-429-no-retry-after", &[]),
     (
         "scim-active-ignored",

@@ -85,6 +85,13 @@ impl RunContext {
     }
 }
 
+/// What a running test accumulates besides its vars and captures.
+#[derive(Default)]
+struct Trail {
+    evidence: Vec<Exchange>,
+    notes: Vec<String>,
+}
+
 /// How a test ended, before it becomes a [`TestResult`].
 struct Ending {
     outcome: Outcome,
@@ -124,15 +131,15 @@ pub async fn run_test(
     names: &mut BTreeMap<String, serde_json::Value>,
 ) -> TestResult {
     let started = Instant::now();
-    let mut evidence = Vec::new();
     let mut scope = Scope {
         seed: ctx.seed,
         target: ctx.target.clone(),
         names: std::mem::take(names),
         rng: test_rng(ctx.seed, &test.id),
     };
-    let mut notes = Vec::new();
-    let ending = run_steps(ctx, test, &mut scope, &mut evidence, &mut notes).await;
+    let mut trail = Trail::default();
+    let ending = run_steps(ctx, test, &mut scope, &mut trail).await;
+    let Trail { evidence, notes } = trail;
     *names = scope.names;
     TestResult {
         id: test.id.clone(),
@@ -156,8 +163,7 @@ async fn run_steps(
     ctx: &RunContext,
     test: &TestCase,
     scope: &mut Scope,
-    evidence: &mut Vec<Exchange>,
-    notes: &mut Vec<String>,
+    trail: &mut Trail,
 ) -> Ending {
     for (name, template) in &test.vars {
         match template.render(scope) {
@@ -182,15 +188,15 @@ async fn run_steps(
             return Ending::skip(req.reason.clone());
         }
         if let Some(note) = &step.note {
-            notes.push(format!("step {number}: {note}"));
+            trail.notes.push(format!("step {number}: {note}"));
         }
         for _ in 0..step.repeat {
             let ending = match &step.action {
                 Action::Saml(spec) => {
-                    saml::run_saml_step(ctx, test, step, spec, number, scope, evidence, notes).await
+                    saml::run_saml_step(ctx, test, step, spec, number, scope, trail).await
                 }
                 Action::Scim(_) | Action::Http(_) => {
-                    run_step(ctx, test, step, number, scope, evidence, notes).await
+                    run_step(ctx, test, step, number, scope, trail).await
                 }
             };
             if let Some(ending) = ending {
@@ -209,9 +215,9 @@ async fn run_step(
     step: &Step,
     number: usize,
     scope: &mut Scope,
-    evidence: &mut Vec<Exchange>,
-    notes: &mut Vec<String>,
+    trail: &mut Trail,
 ) -> Option<Ending> {
+    let Trail { evidence, notes } = trail;
     let scim_auth = match &step.action {
         Action::Scim(_) => match ctx.scim_authorization().await {
             Ok(a) => a,

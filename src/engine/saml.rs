@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Ending, RunContext};
+use super::{Ending, RunContext, Trail};
 use crate::http::Exchange;
 use crate::plan::model::{
     AlgSpec, LoginExpect, NameIdFormatSpec, SamlFlow, SamlStepSpec, SignSpec,
@@ -136,7 +136,7 @@ async fn check_metadata(
     }
     Some(Ending {
         outcome: Outcome::Fail,
-        message: format!("step {number}: {}", findings[0]),
+        message: findings[0].to_string(),
         findings,
     })
 }
@@ -148,9 +148,9 @@ pub async fn run_saml_step(
     spec: &SamlStepSpec,
     number: usize,
     scope: &mut Scope,
-    evidence: &mut Vec<Exchange>,
-    notes: &mut Vec<String>,
+    trail: &mut Trail,
 ) -> Option<Ending> {
+    let Trail { evidence, notes } = trail;
     if spec.flow == SamlFlow::SpMetadata {
         return check_metadata(ctx, test, step, number, notes).await;
     }
@@ -259,18 +259,16 @@ pub async fn run_saml_step(
             &mut findings,
         );
     }
-    if let Some(want) = step.expect.login {
-        if let Some(verdict) = &report.verdict {
-            notes.push(format!("step {number}: {}", report.decided_by));
-            if let Some(f) = login_finding(want, verdict, &plan, &report, &idp, step, number) {
-                findings.push(f);
-            }
+    if let (Some(want), Some(verdict)) = (step.expect.login, &report.verdict) {
+        notes.push(format!("step {number}: {}", report.decided_by));
+        if let Some(f) = login_finding(want, verdict, &plan, &report, &idp, step, number) {
+            findings.push(f);
         }
     }
     if findings.is_empty() {
         return None;
     }
-    let message = format!("step {number}: {}", findings[0]);
+    let message = findings[0].to_string();
     Some(Ending {
         outcome: Outcome::Fail,
         message: redactor.redact(&message).into_owned(),
@@ -360,7 +358,7 @@ fn login_finding(
         (LoginExpect::Accepted, Verdict::Rejected) => Some(finding(
             format!("a session as {:?}", plan.name_id),
             format!(
-                "nobody logged in: {}; the ACS answered {}. The SP rejected a correctly signed Response (IdP {} , signing certificate SHA-256 {}): check that the SP trusts this IdP entity ID and certificate (`oinspect idp metadata`)",
+                "nobody logged in: {}; the ACS answered {}. The SP rejected a correctly signed Response (IdP {}, signing certificate SHA-256 {}): check that the SP trusts this IdP entity ID and certificate (`oinspect idp metadata`)",
                 report.decided_by,
                 report.acs_answer,
                 idp.entity_id,
