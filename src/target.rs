@@ -50,6 +50,10 @@ pub struct SamlTarget {
     /// SPs allow no clock skew at all.
     #[serde(default = "default_clock_skew_secs")]
     pub clock_skew_secs: i64,
+    /// RelayState sent with IdP-initiated logins when the plan sets none (the IdP app's
+    /// "Default RelayState" setting).
+    #[serde(default)]
+    pub default_relay_state: Option<EnvText>,
 }
 
 fn default_clock_skew_secs() -> i64 {
@@ -174,6 +178,9 @@ pub struct TestUser {
     pub given_name: Option<EnvText>,
     #[serde(default)]
     pub family_name: Option<EnvText>,
+    /// Sent as the `groups` attribute of this user's SAML assertions.
+    #[serde(default)]
+    pub groups: Vec<EnvText>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -20,7 +20,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("saml-accept-sha1", &[]),
     ("saml-audience-optional", &[]),
     ("saml-comment-truncation", &[]),
-    ("saml-deprovisioned-allowed", &[]),
+    (
+        "saml-deprovisioned-allowed",
+        &["saml.deprovisioned-user.rejected"],
+    ),
     (
         "saml-email-nameid-only",
         &[
@@ -30,7 +33,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ),
     ("saml-ignore-status", &[]),
     ("saml-inresponseto-any-session", &[]),
-    ("saml-jit-disabled", &["saml.jit.new-user"]),
+    (
+        "saml-jit-disabled",
+        &["saml.deprovisioned-user.rejected", "saml.jit.new-user"],
+    ),
     ("saml-metadata-expired-cert", &["saml.sp-metadata.sane"]),
     ("saml-multiple-assertions", &[]),
     ("saml-no-audience-check", &[]),
@@ -67,6 +73,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "saml-wrong-idp-cert",
         &[
+            "saml.deprovisioned-user.rejected",
             "saml.idp-initiated.login",
             "saml.jit.new-user",
             "saml.name-id.persistent",
@@ -78,6 +85,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "scim-active-ignored",
         &[
+            "saml.deprovisioned-user.rejected",
             "scim.entra.flag-disable-boolean",
             "scim.entra.user-active-add",
             "scim.entra.user-disable",
@@ -391,6 +399,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     (
         "scim-pathless-patch-rejected",
         &[
+            "saml.deprovisioned-user.rejected",
             "scim.entra.flag-replace-multiple",
             "scim.entra.group-patch-replace-attributes",
             "scim.entra.user-update-username",
@@ -493,7 +502,6 @@ const ONLY_BY_ATTACKS: &[&str] = &[
     "saml-accept-sha1",
     "saml-audience-optional",
     "saml-comment-truncation",
-    "saml-deprovisioned-allowed",
     "saml-ignore-status",
     "saml-inresponseto-any-session",
     "saml-multiple-assertions",

@@ -67,6 +67,17 @@ impl ReferenceApp {
         let (idp_key_path, idp_cert_path) = idp
             .write_pem_files(idp_dir.path())
             .map_err(std::io::Error::other)?;
+
+        let token = format!("demo-{:032x}", rand::rng().random::<u128>());
+        let scim = ScimServer::new(ScimConfig {
+            bearer_token: token.clone(),
+            breaks: breaks.clone(),
+            base_path: SCIM_BASE_PATH.to_string(),
+            rate_limit: rate_limit_every.map(|n| RateLimit {
+                every_nth_request: n,
+                retry_after_secs: 0,
+            }),
+        });
         let saml = SamlSp::new(SamlSpConfig {
             sp_entity_id: format!("{base_url}/saml/metadata"),
             base_url: base_url.clone(),
@@ -78,15 +89,9 @@ impl ReferenceApp {
             clock_skew_secs: 60,
             requires_signed: RequiresSigned::Assertion,
             breaks: breaks.clone(),
-        });
-        let token = format!("demo-{:032x}", rand::rng().random::<u128>());
-        let scim = ScimServer::new(ScimConfig {
-            bearer_token: token.clone(),
-            breaks,
-            base_path: SCIM_BASE_PATH.to_string(),
-            rate_limit: rate_limit_every.map(|n| RateLimit {
-                every_nth_request: n,
-                retry_after_secs: 0,
+            provisioning: Some({
+                let scim = scim.clone();
+                std::sync::Arc::new(move |name_id: &str| scim.user_active(name_id))
             }),
         });
         let client_secret = format!("demo-secret-{:032x}", rand::rng().random::<u128>());
@@ -148,10 +153,10 @@ impl ReferenceApp {
              \x20 roles: {{ values: [admin, viewer], resource: /Roles }}\n\
              saml:\n  sp_metadata: {base}/saml/metadata\n  entity_id: {base}/saml/metadata\n  acs_url: {base}/saml/acs\n  login_url: {base}/saml/login\n\
              \x20 session_check: {{ url: {base}/api/me, status: 200, json_path: \"$.nameid\" }}\n\
-             \x20 requires_signed: assertion\n\
+             \x20 requires_signed: assertion\n  default_relay_state: /app\n\
              idp:\n  entity_id: {DEMO_IDP_ENTITY_ID}\n  sso_url: {DEMO_IDP_SSO_URL}\n\
              \x20 key: {key}\n  cert: {cert}\n\
-             users:\n  primary: {{ email: ada@example.test, given_name: Ada, family_name: Lovelace }}\n\
+             users:\n  primary: {{ email: ada@example.test, given_name: Ada, family_name: Lovelace, groups: [Everyone, Engineering] }}\n\
              \x20 victim: {{ email: ceo@example.test, given_name: Grace, family_name: Hopper }}\n\
              timeouts:\n  request_secs: 5\n",
             base = self.base_url(),

@@ -421,6 +421,10 @@ fn login_plan(
         if let Some(f) = &u.family_name {
             attributes.push(("lastName".into(), vec![f.as_str().to_string()]));
         }
+        if !u.groups.is_empty() {
+            let groups = u.groups.iter().map(|g| g.as_str().to_string()).collect();
+            attributes.push(("groups".into(), groups));
+        }
     }
     for (name, values) in &spec.attributes {
         let rendered = values
@@ -433,7 +437,12 @@ fn login_plan(
     }
     let relay_state = match &spec.relay_state {
         Some(t) => Some(t.render(scope)?),
-        None => None,
+        None => ctx
+            .target
+            .saml
+            .as_ref()
+            .and_then(|s| s.default_relay_state.as_ref())
+            .map(|r| r.as_str().to_string()),
     };
     let requires = ctx.target.saml.as_ref().and_then(|s| s.requires_signed);
     Ok(LoginPlan {

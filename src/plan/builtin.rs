@@ -24,6 +24,10 @@ const PLANS: &[(&str, &str)] = &[
         "saml-idp-initiated.yaml",
         include_str!("../../test-plans/saml-idp-initiated.yaml"),
     ),
+    (
+        "saml-deprovisioning.yaml",
+        include_str!("../../test-plans/saml-deprovisioning.yaml"),
+    ),
 ];
 
 /// Every built-in plan as a [`Source`] named `builtin:FILE`.

@@ -7,9 +7,9 @@
 //! transform may cut out one `Signature` element: there are never "gaps" in the node-set other
 //! than that, which keeps the namespace rules simple (an element's output parent is its parent).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::xml::{Document, Element, Node, NodePath, Scope, XML_NS};
+use super::xml::{Attribute, Document, Element, Node, NodePath, Scope, XML_NS, escape_into};
 
 /// `http://www.w3.org/TR/2001/REC-xml-c14n-20010315`
 pub const C14N_URI: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
@@ -144,7 +144,7 @@ pub fn canonicalize_element(
     }
     // Canonical XML 1.0 §2.4: xml:* attributes of ancestors outside the node-set are
     // inherited by the apex (nearest ancestor wins), unless the apex has its own.
-    let mut inherited: Vec<&super::xml::Attribute> = Vec::new();
+    let mut inherited: Vec<&Attribute> = Vec::new();
     if opts.method.mode == C14nMode::Inclusive {
         for a in ancestors.iter().rev() {
             for attr in &a.attributes {
@@ -163,6 +163,7 @@ pub fn canonicalize_element(
         rendered: BTreeMap::new(),
         undo: Vec::new(),
         apex: true,
+        attr_order: Vec::new(),
     };
     c.run(el, parent_scope, inherited)?;
     Ok(c.out)
@@ -179,6 +180,8 @@ struct Canon<'a, 'o> {
     undo: Vec<String>,
     /// True until the apex start tag is written.
     apex: bool,
+    /// Scratch buffer for sorting an element's attributes (indexes), reused across elements.
+    attr_order: Vec<usize>,
 }
 
 enum Step<'e> {
@@ -192,7 +195,7 @@ impl Canon<'_, '_> {
         &mut self,
         apex: &'e Element,
         parent_scope: Scope,
-        inherited: Vec<&super::xml::Attribute>,
+        inherited: Vec<&Attribute>,
     ) -> Result<(), C14nError> {
         // Explicit stacks instead of recursion: depth of built trees is not bounded.
         let mut scopes: Vec<Scope> = vec![parent_scope];
@@ -221,7 +224,7 @@ impl Canon<'_, '_> {
                 }
                 Step::Close(el, mark) => {
                     self.out.push_str("</");
-                    self.out.push_str(&el.name.qualified());
+                    el.name.write_qualified(&mut self.out);
                     self.out.push('>');
                     while self.undo.len() > mark {
                         if let Some(p) = self.undo.pop()
@@ -273,70 +276,72 @@ impl Canon<'_, '_> {
         &mut self,
         el: &Element,
         scope: &Scope,
-        inherited: &[&super::xml::Attribute],
+        inherited: &[&Attribute],
     ) -> Result<(), C14nError> {
-        let qname = el.name.qualified();
-        // Prefixes whose namespace must be consistent with the resolved names.
-        let mut utilized: Vec<(String, String)> = vec![(
-            el.name.prefix.clone().unwrap_or_default(),
-            el.name.ns.clone().unwrap_or_default(),
-        )];
-        for a in &el.attributes {
-            if let (Some(p), Some(ns)) = (&a.name.prefix, &a.name.ns)
-                && p != "xml"
-            {
-                utilized.push((p.clone(), ns.clone()));
+        // Prefixes whose namespace must be consistent with the resolved names: the element's,
+        // then those of its prefixed attributes (`xml:` is bound by definition). Borrowed, so
+        // that the common case allocates nothing.
+        let elem_prefix = el.name.prefix.as_deref().unwrap_or("");
+        let utilized_attrs = el.attributes.iter().filter_map(|a| {
+            match (a.name.prefix.as_deref(), a.name.ns.as_deref()) {
+                (Some(p), Some(ns)) if p != "xml" => Some((p, ns)),
+                _ => None,
             }
-        }
-        for (p, expected) in &utilized {
+        });
+        let utilized = std::iter::once((elem_prefix, el.name.ns.as_deref().unwrap_or("")))
+            .chain(utilized_attrs);
+        for (p, expected) in utilized.clone() {
             let declared = scope.declared(p);
             if declared.is_empty() && !p.is_empty() {
                 return Err(C14nError::UndeclaredPrefix {
-                    prefix: p.clone(),
-                    element: qname,
+                    prefix: p.to_string(),
+                    element: el.name.qualified(),
                 });
             }
             if declared != expected {
                 return Err(C14nError::NamespaceMismatch {
-                    prefix: p.clone(),
-                    element: qname,
+                    prefix: p.to_string(),
+                    element: el.name.qualified(),
                     declared: declared.to_string(),
-                    expected: expected.clone(),
+                    expected: expected.to_string(),
                 });
             }
         }
 
-        let candidates: BTreeSet<String> = match self.opts.method.mode {
+        // Sorted and deduplicated below: the c14n order is the default namespace ("") first,
+        // then by prefix.
+        let mut candidates: Vec<&str> = match self.opts.method.mode {
             // At the apex every in-scope namespace is a candidate. Below it, the output
             // parent is the real parent and it rendered its whole in-scope set, so only the
             // element's own declarations can differ from what is already rendered.
-            C14nMode::Inclusive if self.apex => scope.prefixes().map(str::to_string).collect(),
+            C14nMode::Inclusive if self.apex => scope.prefixes().collect(),
             C14nMode::Inclusive => el
                 .ns_decls
                 .iter()
-                .map(|d| d.prefix.clone().unwrap_or_default())
+                .map(|d| d.prefix.as_deref().unwrap_or(""))
                 .collect(),
             C14nMode::Exclusive => {
-                let mut set: BTreeSet<String> = utilized.into_iter().map(|(p, _)| p).collect();
+                let mut set: Vec<&str> = utilized.map(|(p, _)| p).collect();
                 for p in self.opts.inclusive_prefixes {
                     let p = if p == "#default" { "" } else { p.as_str() };
                     if scope.has_declaration(p) {
-                        set.insert(p.to_string());
+                        set.push(p);
                     }
                 }
                 set
             }
         };
+        candidates.sort_unstable();
+        candidates.dedup();
 
         self.out.push('<');
-        self.out.push_str(&qname);
-        // BTreeSet order is the c14n order: default namespace ("") first, then by prefix.
+        el.name.write_qualified(&mut self.out);
         for p in candidates {
             if p == "xml" {
                 continue;
             }
-            let value = scope.declared(&p).to_string();
-            let render = match self.rendered_value(&p) {
+            let value = scope.declared(p);
+            let render = match self.rendered_value(p) {
                 // The default namespace being "none" needs `xmlns=""` only to cancel a
                 // non-empty default rendered above.
                 None => !value.is_empty(),
@@ -347,25 +352,37 @@ impl Canon<'_, '_> {
                     self.out.push_str(" xmlns=\"");
                 } else {
                     self.out.push_str(" xmlns:");
-                    self.out.push_str(&p);
+                    self.out.push_str(p);
                     self.out.push_str("=\"");
                 }
-                escape_attr(&mut self.out, &value);
+                escape_attr(&mut self.out, value);
                 self.out.push('"');
-                self.rendered.entry(p.clone()).or_default().push(value);
-                self.undo.push(p);
+                self.rendered
+                    .entry(p.to_string())
+                    .or_default()
+                    .push(value.to_string());
+                self.undo.push(p.to_string());
             }
         }
 
-        let mut attrs: Vec<&super::xml::Attribute> = el.attributes.iter().collect();
-        attrs.extend(inherited.iter().copied());
-        attrs.sort_by(|a, b| {
-            (a.name.ns.as_deref().unwrap_or(""), a.name.local.as_str())
-                .cmp(&(b.name.ns.as_deref().unwrap_or(""), b.name.local.as_str()))
-        });
-        for a in attrs {
+        // Attributes (the element's own, then inherited xml:* ones) sorted by namespace URI,
+        // then local name; a stable sort of indexes into that sequence.
+        let own = el.attributes.len();
+        let attr_at = |i: usize| -> &Attribute {
+            if i < own {
+                &el.attributes[i]
+            } else {
+                inherited[i - own]
+            }
+        };
+        self.attr_order.clear();
+        self.attr_order.extend(0..own + inherited.len());
+        self.attr_order
+            .sort_by(|&a, &b| attr_sort_key(attr_at(a)).cmp(&attr_sort_key(attr_at(b))));
+        for &i in &self.attr_order {
+            let a = attr_at(i);
             self.out.push(' ');
-            self.out.push_str(&a.name.qualified());
+            a.name.write_qualified(&mut self.out);
             self.out.push_str("=\"");
             escape_attr(&mut self.out, &a.value);
             self.out.push('"');
@@ -376,32 +393,33 @@ impl Canon<'_, '_> {
     }
 }
 
+/// Canonical attribute order: namespace URI (none first), then local name.
+fn attr_sort_key(a: &Attribute) -> (&str, &str) {
+    (a.name.ns.as_deref().unwrap_or(""), a.name.local.as_str())
+}
+
 /// Text node escaping of Canonical XML §2.3.
 fn escape_text(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
+    escape_into(out, s, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'\r' => Some("&#xD;"),
+        _ => None,
+    });
 }
 
 /// Attribute value escaping of Canonical XML §2.3.
 fn escape_attr(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#x9;"),
-            '\n' => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
+    escape_into(out, s, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'"' => Some("&quot;"),
+        b'\t' => Some("&#x9;"),
+        b'\n' => Some("&#xA;"),
+        b'\r' => Some("&#xD;"),
+        _ => None,
+    });
 }
 
 #[cfg(test)]

@@ -327,24 +327,75 @@ pub fn sign_enveloped(
     cert: &X509,
     opts: &SignOptions,
 ) -> Result<NodePath, DsigError> {
-    check_key(opts.alg, key)?;
-    let cert_pub = cert.public_key()?;
-    if !cert_pub.public_eq(key) {
-        return Err(DsigError::CertificateKeyMismatch);
-    }
-    doc.fixup_namespaces()?;
-    let target_path = doc
-        .find_by_id(target_id)?
-        .ok_or_else(|| DsigError::IdNotFound {
-            id: target_id.to_string(),
-        })?;
-    let cert_b64 = if opts.include_cert {
-        Some(B64.encode(cert.to_der()?))
-    } else {
-        None
-    };
-    let skeleton = signature_skeleton(target_id, opts, cert_b64)?;
+    KeyedSigner::new(key, cert, opts)?.sign(doc, target_id)
+}
 
+/// One key, certificate and set of options, checked once and then used for one or more
+/// enveloped signatures ([`sign_enveloped`] is one [`KeyedSigner::sign`]).
+///
+/// The checks and the `KeyInfo` certificate encoding are shared between the signatures, which
+/// is what a Response signed twice (Assertion, then Response) saves.
+pub struct KeyedSigner<'k> {
+    key: &'k PKeyRef<Private>,
+    cert: &'k X509,
+    opts: &'k SignOptions,
+    /// base64 DER of `cert`, computed on first use when `opts.include_cert`.
+    cert_b64: Option<String>,
+}
+
+impl<'k> KeyedSigner<'k> {
+    /// Checks that `key` fits `opts.alg` and that `cert` holds its public key.
+    pub fn new(
+        key: &'k PKeyRef<Private>,
+        cert: &'k X509,
+        opts: &'k SignOptions,
+    ) -> Result<KeyedSigner<'k>, DsigError> {
+        check_key(opts.alg, key)?;
+        let cert_pub = cert.public_key()?;
+        if !cert_pub.public_eq(key) {
+            return Err(DsigError::CertificateKeyMismatch);
+        }
+        Ok(KeyedSigner {
+            key,
+            cert,
+            opts,
+            cert_b64: None,
+        })
+    }
+
+    /// [`sign_enveloped`] with this signer's key, certificate and options.
+    pub fn sign(&mut self, doc: &mut Document, target_id: &str) -> Result<NodePath, DsigError> {
+        let opts = self.opts;
+        doc.fixup_namespaces()?;
+        let target_path = doc
+            .find_by_id(target_id)?
+            .ok_or_else(|| DsigError::IdNotFound {
+                id: target_id.to_string(),
+            })?;
+        let cert_b64 = match (&self.cert_b64, opts.include_cert) {
+            (_, false) => None,
+            (Some(b64), true) => Some(b64.as_str()),
+            (None, true) => Some(
+                self.cert_b64
+                    .insert(B64.encode(self.cert.to_der()?))
+                    .as_str(),
+            ),
+        };
+        let skeleton = signature_skeleton(target_id, opts, cert_b64)?;
+        sign_prepared(doc, target_id, target_path, skeleton, self.key, opts)
+    }
+}
+
+/// The rest of [`sign_enveloped`]: insert the skeleton into the element at `target_path`,
+/// digest, sign.
+fn sign_prepared(
+    doc: &mut Document,
+    target_id: &str,
+    target_path: NodePath,
+    skeleton: Element,
+    key: &PKeyRef<Private>,
+    opts: &SignOptions,
+) -> Result<NodePath, DsigError> {
     // Insert the skeleton first, then digest with the enveloped-signature exclusion: the same
     // code path a verifier runs, so what we sign is what verifiers will recompute.
     let insert_at = {
@@ -430,8 +481,9 @@ pub fn sign_assertion_and_response(
     cert: &X509,
     opts: &SignOptions,
 ) -> Result<(), DsigError> {
-    sign_enveloped(doc, assertion_id, key, cert, opts)?;
-    sign_enveloped(doc, response_id, key, cert, opts)?;
+    let mut signer = KeyedSigner::new(key, cert, opts)?;
+    signer.sign(doc, assertion_id)?;
+    signer.sign(doc, response_id)?;
     Ok(())
 }
 
@@ -442,7 +494,7 @@ fn ds(local: &str) -> Element {
 fn signature_skeleton(
     target_id: &str,
     opts: &SignOptions,
-    cert_b64: Option<String>,
+    cert_b64: Option<&str>,
 ) -> Result<Element, DsigError> {
     let mut c14n_transform = ds("Transform").with_attr("Algorithm", opts.c14n.uri());
     if opts.c14n.mode == C14nMode::Exclusive && !opts.inclusive_prefixes.is_empty() {
@@ -472,7 +524,7 @@ fn signature_skeleton(
     if let Some(b64) = cert_b64 {
         sig.append_child(
             ds("KeyInfo")
-                .with_child(ds("X509Data").with_child(ds("X509Certificate").with_text(&b64))),
+                .with_child(ds("X509Data").with_child(ds("X509Certificate").with_text(b64))),
         );
     }
     // The InclusiveNamespaces element brings its own prefix: fixup declares it where used.
@@ -631,11 +683,7 @@ pub(crate) fn decode_b64(element: &'static str, text: &str) -> Result<Vec<u8>, D
 
 /// Paths of every `ds:Signature` element in the document, in document order.
 pub fn signature_paths(doc: &Document) -> Vec<NodePath> {
-    doc.elements()
-        .into_iter()
-        .filter(|(_, e)| e.is(DSIG_NS, "Signature"))
-        .map(|(p, _)| p)
-        .collect()
+    doc.find_elements(|e| e.is(DSIG_NS, "Signature"))
 }
 
 /// Verifies every signature in the document with the default [`VerifyPolicy`].

@@ -363,22 +363,32 @@ pub fn sign_with_options(
     } else {
         None
     };
+    // The key and certificate are checked (and the certificate encoded) once for both
+    // signatures; a refusal there is reported for the first element to sign, as signing
+    // that one would have.
+    let first = if assertion { "Assertion" } else { "Response" };
+    let mut signer = dsig::KeyedSigner::new(&idp.key, &idp.cert, opts).map_err(|source| {
+        ResponseError::Sign {
+            what: first,
+            source,
+        }
+    })?;
     // Assertion first: the Response signature must cover the finished Assertion signature.
     if let Some(id) = assertion_id {
-        dsig::sign_enveloped(doc, &id, &idp.key, &idp.cert, opts).map_err(|source| {
-            ResponseError::Sign {
+        signer
+            .sign(doc, &id)
+            .map_err(|source| ResponseError::Sign {
                 what: "Assertion",
                 source,
-            }
-        })?;
+            })?;
     }
     if let Some(id) = response_id {
-        dsig::sign_enveloped(doc, &id, &idp.key, &idp.cert, opts).map_err(|source| {
-            ResponseError::Sign {
+        signer
+            .sign(doc, &id)
+            .map_err(|source| ResponseError::Sign {
                 what: "Response",
                 source,
-            }
-        })?;
+            })?;
     }
     Ok(())
 }

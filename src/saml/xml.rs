@@ -146,6 +146,16 @@ impl Name {
         }
     }
 
+    /// Appends the qualified name as written to `out` (what [`Name::qualified`] returns,
+    /// without allocating).
+    pub fn write_qualified(&self, out: &mut String) {
+        if let Some(p) = &self.prefix {
+            out.push_str(p);
+            out.push(':');
+        }
+        out.push_str(&self.local);
+    }
+
     /// True if this name has namespace `ns` and local part `local`.
     pub fn is(&self, ns: &str, local: &str) -> bool {
         self.ns.as_deref() == Some(ns) && self.local == local
@@ -216,6 +226,77 @@ impl NodePath {
     pub fn parent(&self) -> Option<NodePath> {
         let (_, rest) = self.0.split_last()?;
         Some(NodePath(rest.to_vec()))
+    }
+}
+
+/// Pre-order (document order) traversal state with one reused path buffer.
+///
+/// Explicit stack instead of recursion: depth is bounded by the parse limit, but built trees
+/// are not, and recursion on untrusted shapes is what we avoid everywhere. Each frame is an
+/// element and the index in its `children` from which to look for the next child element.
+struct Cursor<'a> {
+    /// Path of the element last returned by [`Cursor::advance`].
+    path: NodePath,
+    stack: Vec<(&'a Element, usize)>,
+    /// The start element, until it has been returned.
+    first: Option<&'a Element>,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(base: NodePath, start: &'a Element) -> Cursor<'a> {
+        Cursor {
+            path: base,
+            stack: Vec::new(),
+            first: Some(start),
+        }
+    }
+
+    /// The next element in document order (its path is then in `self.path`).
+    fn advance(&mut self) -> Option<&'a Element> {
+        if let Some(start) = self.first.take() {
+            self.stack.push((start, 0));
+            return Some(start);
+        }
+        while let Some(&(el, next)) = self.stack.last() {
+            let found = el.children[next..]
+                .iter()
+                .enumerate()
+                .find_map(|(k, n)| n.as_element().map(|c| (next + k, c)));
+            match found {
+                Some((i, child)) => {
+                    if let Some(top) = self.stack.last_mut() {
+                        top.1 = i + 1;
+                    }
+                    self.path.0.push(i);
+                    self.stack.push((child, 0));
+                    return Some(child);
+                }
+                None => {
+                    // Done with `el`: back to its parent (the start element has no index
+                    // of its own in `path`).
+                    self.stack.pop();
+                    if !self.stack.is_empty() {
+                        self.path.0.pop();
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Iterator over a document's elements in document order with their paths; see
+/// [`Document::elements`].
+pub struct Elements<'a> {
+    cursor: Cursor<'a>,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = (NodePath, &'a Element);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let el = self.cursor.advance()?;
+        Some((self.cursor.path.clone(), el))
     }
 }
 
@@ -426,20 +507,14 @@ impl Element {
 
     /// Depth-first (document order) walk over this element and its descendant elements,
     /// with their paths relative to `base`.
+    ///
+    /// The path passed to `f` is one buffer updated in place (clone it to keep it): memory
+    /// stays proportional to the depth, where a path per element (or per pending sibling)
+    /// would be quadratic on deep or wide hostile documents.
     pub fn walk<'a>(&'a self, base: NodePath, f: &mut dyn FnMut(&NodePath, &'a Element)) {
-        // Explicit stack: depth is bounded by the parse limit, but built trees are not, and
-        // recursion on untrusted shapes is what we avoid everywhere.
-        let mut stack: Vec<(NodePath, &'a Element)> = vec![(base, self)];
-        while let Some((path, el)) = stack.pop() {
-            f(&path, el);
-            for (i, child) in el
-                .indexed_child_elements()
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-            {
-                stack.push((path.child(i), child));
-            }
+        let mut cursor = Cursor::new(base, self);
+        while let Some(el) = cursor.advance() {
+            f(&cursor.path, el);
         }
     }
 
@@ -527,12 +602,35 @@ impl Document {
         Some(chain)
     }
 
-    /// Every element in document order with its path.
-    pub fn elements(&self) -> Vec<(NodePath, &Element)> {
+    /// Every element in document order with its path, lazily: only the items a caller keeps
+    /// hold a path each (collecting them all costs elements × depth; prefer
+    /// [`Element::walk`] or [`Document::find_element`]).
+    pub fn elements(&self) -> Elements<'_> {
+        Elements {
+            cursor: Cursor::new(NodePath::default(), &self.root),
+        }
+    }
+
+    /// Paths of the elements matching `pred`, in document order (only those are copied).
+    pub fn find_elements(&self, mut pred: impl FnMut(&Element) -> bool) -> Vec<NodePath> {
         let mut out = Vec::new();
-        self.root
-            .walk(NodePath::default(), &mut |p, e| out.push((p.clone(), e)));
+        self.root.walk(NodePath::default(), &mut |p, e| {
+            if pred(e) {
+                out.push(p.clone());
+            }
+        });
         out
+    }
+
+    /// Path of the first element in document order matching `pred`.
+    pub fn find_element(&self, mut pred: impl FnMut(&Element) -> bool) -> Option<NodePath> {
+        let mut cursor = Cursor::new(NodePath::default(), &self.root);
+        while let Some(e) = cursor.advance() {
+            if pred(e) {
+                return Some(cursor.path);
+            }
+        }
+        None
     }
 
     /// Finds the element whose `ID` attribute is `id`.
@@ -647,7 +745,12 @@ impl Scope {
     pub(crate) fn enter(&self, el: &Element) -> Scope {
         let mut s = self.clone();
         for d in &el.ns_decls {
-            s.bind(d.prefix.as_deref().unwrap_or(""), &d.uri);
+            let prefix = d.prefix.as_deref().unwrap_or("");
+            // A redeclaration to the same URI changes nothing: skip it, and with it the copy
+            // of the shared map (built SAML repeats `xs`/`xsi` on every AttributeValue).
+            if s.map.get(prefix).map(|u| &**u) != Some(d.uri.as_str()) {
+                s.bind(prefix, &d.uri);
+            }
         }
         s
     }
@@ -685,23 +788,25 @@ impl Scope {
 
 fn fixup(el: &mut Element, parent: &Scope) -> Result<(), XmlError> {
     let mut scope = parent.enter(el);
+    // Owned copies only for the (rare) declarations to add: a consistent tree, which is what
+    // every signature re-checks, allocates nothing here.
     let mut needed: Vec<(String, String)> = Vec::new();
-    let elem_prefix = el.name.prefix.clone().unwrap_or_default();
+    let elem_prefix = el.name.prefix.as_deref().unwrap_or("");
     if elem_prefix == "xml" || elem_prefix == "xmlns" {
         return Err(XmlError::InvalidTree(format!(
             "element <{}> uses the reserved prefix {elem_prefix:?}",
             el.name.qualified()
         )));
     }
-    let elem_ns = el.name.ns.clone().unwrap_or_default();
+    let elem_ns = el.name.ns.as_deref().unwrap_or("");
     if !elem_prefix.is_empty() && elem_ns.is_empty() {
         return Err(XmlError::InvalidTree(format!(
             "element <{}> has a prefix but no namespace",
             el.name.qualified()
         )));
     }
-    if scope.lookup(&elem_prefix).unwrap_or("") != elem_ns {
-        needed.push((elem_prefix, elem_ns));
+    if scope.lookup(elem_prefix).unwrap_or("") != elem_ns {
+        needed.push((elem_prefix.to_string(), elem_ns.to_string()));
     }
     for a in &el.attributes {
         match (&a.name.prefix, &a.name.ns) {
@@ -784,9 +889,8 @@ fn write_element(out: &mut String, root: &Element) {
     while let Some(step) = stack.pop() {
         match step {
             Step::Open(e) => {
-                let qn = e.name.qualified();
                 out.push('<');
-                out.push_str(&qn);
+                e.name.write_qualified(out);
                 for d in &e.ns_decls {
                     match &d.prefix {
                         Some(p) => {
@@ -801,7 +905,7 @@ fn write_element(out: &mut String, root: &Element) {
                 }
                 for a in &e.attributes {
                     out.push(' ');
-                    out.push_str(&a.name.qualified());
+                    a.name.write_qualified(out);
                     out.push_str("=\"");
                     escape_attr_into(out, &a.value);
                     out.push('"');
@@ -821,7 +925,7 @@ fn write_element(out: &mut String, root: &Element) {
             }
             Step::Close(e) => {
                 out.push_str("</");
-                out.push_str(&e.name.qualified());
+                e.name.write_qualified(out);
                 out.push('>');
             }
             Step::Other(n) => write_node(out, n),
@@ -830,29 +934,42 @@ fn write_element(out: &mut String, root: &Element) {
 }
 
 fn escape_text_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
+    escape_into(out, s, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'\r' => Some("&#13;"),
+        _ => None,
+    });
 }
 
 fn escape_attr_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
+    escape_into(out, s, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'"' => Some("&quot;"),
+        b'\t' => Some("&#9;"),
+        b'\n' => Some("&#10;"),
+        b'\r' => Some("&#13;"),
+        _ => None,
+    });
+}
+
+/// Appends `s` to `out`, replacing each byte for which `escape` returns a replacement.
+///
+/// Only ASCII bytes may be replaced: they never occur inside a multi-byte UTF-8 sequence, so
+/// the unreplaced runs between them are whole characters and are copied in one go.
+pub(crate) fn escape_into(out: &mut String, s: &str, escape: impl Fn(u8) -> Option<&'static str>) {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if let Some(rep) = escape(b) {
+            debug_assert!(b.is_ascii());
+            out.push_str(&s[start..i]);
+            out.push_str(rep);
+            start = i + 1;
         }
     }
+    out.push_str(&s[start..]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1598,6 +1715,88 @@ mod tests {
         let doc = Document::parse("<r ID='b'><x Id='b'/></r>").unwrap();
         assert!(doc.find_by_id("b").is_err());
         assert_eq!(doc.duplicate_ids(), vec!["b".to_string()]);
+    }
+
+    /// Paths in document order by plain recursion, as the reference for the traversal.
+    fn reference_paths(el: &Element, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        out.push(path.clone());
+        for (i, c) in el.indexed_child_elements() {
+            path.push(i);
+            reference_paths(c, path, out);
+            path.pop();
+        }
+    }
+
+    #[test]
+    fn traversal_visits_document_order_with_correct_paths() {
+        let doc = Document::parse(
+            "<r ID='r'>t<a><!--c--><b ID='b'/>x<c><d/><?p?><e ID='e'/></c></a><f/>tail<g><h/></g></r>",
+        )
+        .unwrap();
+        let mut want = Vec::new();
+        reference_paths(&doc.root, &mut Vec::new(), &mut want);
+        let mut walked = Vec::new();
+        doc.root.walk(NodePath::default(), &mut |p, e| {
+            assert!(std::ptr::eq(doc.get(p).unwrap(), e), "{p:?}");
+            walked.push(p.0.clone());
+        });
+        assert_eq!(walked, want);
+        let listed: Vec<Vec<usize>> = doc.elements().map(|(p, _)| p.0).collect();
+        assert_eq!(listed, want);
+        assert_eq!(doc.find_by_id("e").unwrap(), Some(NodePath(vec![1, 3, 2])));
+        assert_eq!(
+            doc.find_elements(|e| e.attr("ID").is_some()),
+            vec![
+                NodePath(vec![]),
+                NodePath(vec![1, 1]),
+                NodePath(vec![1, 3, 2])
+            ]
+        );
+        assert_eq!(
+            doc.find_element(|e| e.name.local == "h"),
+            Some(NodePath(vec![4, 0]))
+        );
+        assert_eq!(doc.find_element(|e| e.name.local == "zz"), None);
+        // A walk from a base path reports paths below it.
+        let a = doc.get(&NodePath(vec![1])).unwrap();
+        let mut below = Vec::new();
+        a.walk(NodePath(vec![1]), &mut |p, _| below.push(p.0.clone()));
+        assert_eq!(
+            below,
+            vec![
+                vec![1],
+                vec![1, 1],
+                vec![1, 3],
+                vec![1, 3, 0],
+                vec![1, 3, 2]
+            ]
+        );
+    }
+
+    #[test]
+    fn traversal_of_deep_and_wide_documents() {
+        // The hostile shape for path-copying traversals: a chain as deep as the limit allows
+        // with many siblings at the bottom (each pending sibling used to hold a full path).
+        let depth = Limits::default().max_depth - 1;
+        let wide = 20_000;
+        let mut xml = "<a>".repeat(depth);
+        for i in 0..wide {
+            xml.push_str(&format!("<s ID='s{i}'/>"));
+        }
+        xml.push_str(&"</a>".repeat(depth));
+        let doc = Document::parse(&xml).unwrap();
+        let mut count = 0usize;
+        let mut max_len = 0usize;
+        doc.root.walk(NodePath::default(), &mut |p, _| {
+            count += 1;
+            max_len = max_len.max(p.0.len());
+        });
+        assert_eq!(count, depth + wide);
+        assert_eq!(max_len, depth);
+        let last = doc.find_by_id(&format!("s{}", wide - 1)).unwrap().unwrap();
+        assert_eq!(last.0.len(), depth);
+        assert_eq!(last.0.last(), Some(&(wide - 1)));
+        assert_eq!(doc.elements().count(), depth + wide);
     }
 
     #[test]

@@ -178,7 +178,13 @@ pub fn consume(
         return Err(AcsError::Replay(checked.assertion_id));
     }
     let name_id = &checked.profile.name_id;
-    if store.is_deactivated(name_id) && !sp.cfg.breaks.has("saml-deprovisioned-allowed") {
+    let deprovisioned = store.is_deactivated(name_id)
+        || sp
+            .cfg
+            .provisioning
+            .as_ref()
+            .is_some_and(|active| active(name_id) == Some(false));
+    if deprovisioned && !sp.cfg.breaks.has("saml-deprovisioned-allowed") {
         return Err(AcsError::Deactivated(name_id.clone()));
     }
     if !store.account_exists(name_id) && sp.cfg.breaks.has("saml-jit-disabled") {

@@ -185,7 +185,13 @@ pub struct SamlSpConfig {
     pub clock_skew_secs: i64,
     pub requires_signed: RequiresSigned,
     pub breaks: Breaks,
+    /// Asks the app's provisioning (SCIM) whether a NameID's account is active: `Some(false)`
+    /// blocks the login, `None` means provisioning does not know the user.
+    pub provisioning: Option<ProvisioningLookup>,
 }
+
+/// See [`SamlSpConfig::provisioning`].
+pub type ProvisioningLookup = std::sync::Arc<dyn Fn(&str) -> Option<bool> + Send + Sync>;
 
 impl fmt::Debug for SamlSpConfig {
     // The private key stays out of logs.

@@ -286,6 +286,18 @@ impl ScimServer {
         http::router(self.app.clone())
     }
 
+    /// Whether the user with this userName (compared case-insensitively, as SCIM does) is
+    /// active; `None` when SCIM has no such user. The SAML SP asks this at login, so a user
+    /// deprovisioned over SCIM cannot sign in.
+    pub fn user_active(&self, user_name: &str) -> Option<bool> {
+        let store = self.app.store();
+        let user = store.all(schema::Kind::User).iter().find(|r| {
+            r.str_attr("userName")
+                .is_some_and(|n| n.eq_ignore_ascii_case(user_name))
+        })?;
+        Some(jsonci::get(&user.attrs, "active") != Some(&serde_json::Value::Bool(false)))
+    }
+
     pub fn user_count(&self) -> usize {
         self.app.store().all(schema::Kind::User).len()
     }

@@ -196,6 +196,7 @@ impl Harness {
             clock_skew_secs: 60,
             requires_signed,
             breaks: Breaks::from_names(breaks).expect("known break switches"),
+            provisioning: None,
         });
         let app = sp.router();
         let task = tokio::spawn(async move {
