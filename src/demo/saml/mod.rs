@@ -137,6 +137,10 @@ pub const BREAKS: &[BreakInfo] = &[
         summary: "the AuthnRequest ID starts with a digit, so it is not an xs:ID",
     },
     BreakInfo {
+        name: "saml-request-bad-nameid-format",
+        summary: "the AuthnRequest's NameIDPolicy Format is `emailAddress`, not a format URI",
+    },
+    BreakInfo {
         name: "saml-request-wrong-version",
         summary: "the AuthnRequest has Version=\"2.1\"",
     },

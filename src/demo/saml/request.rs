@@ -109,7 +109,15 @@ pub fn authn_request(
         .with_child(Element::new_ns("saml", SAML_ASSERTION_NS, "Issuer").with_text(issuer))
         .with_child(
             Element::new_ns("samlp", PROTOCOL_NS, "NameIDPolicy")
-                .with_attr("Format", NAMEID_EMAIL)
+                .with_attr(
+                    "Format",
+                    // A bare word instead of the format URI: a common hand-written mistake.
+                    if breaks.has("saml-request-bad-nameid-format") {
+                        "emailAddress"
+                    } else {
+                        NAMEID_EMAIL
+                    },
+                )
                 .with_attr("AllowCreate", "true"),
         );
     let xml = Document::new(root)?.to_xml();

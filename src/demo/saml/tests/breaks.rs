@@ -459,6 +459,21 @@ async fn request_wrong_version() {
 }
 
 #[tokio::test]
+async fn request_bad_nameid_format() {
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-request-bad-nameid-format", on).await;
+        let (req, failing) = request_failures(&h).await;
+        assert_eq!(failing, only(on, "name-id-policy"));
+        let want = if on {
+            "emailAddress"
+        } else {
+            "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+        };
+        assert_eq!(req.name_id_policy_format.as_deref(), Some(want));
+    }
+}
+
+#[tokio::test]
 async fn request_wrong_acs() {
     for on in ON_OFF {
         let h = Harness::for_break("saml-request-wrong-acs", on).await;
