@@ -50,6 +50,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("saml-open-redirect", &[]),
     ("saml-request-bad-id", &["saml.authn-request.id"]),
     (
+        "saml-request-bad-nameid-format",
+        &["saml.authn-request.name-id-policy"],
+    ),
+    (
         "saml-request-bad-signature",
         &["saml.authn-request.signature"],
     ),
