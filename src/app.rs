@@ -281,6 +281,18 @@ async fn execute(target: Target, plans: Vec<Plan>, common: &CommonRunArgs) -> Re
     if target.tls.insecure {
         warnings.push("tls.insecure is set: TLS certificates are NOT verified; results say nothing about the app's TLS".to_string());
     }
+    if let Some(key) = target.idp.as_ref().and_then(|i| i.key.as_ref()) {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(key) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                warnings.push(format!(
+                    "the IdP private key {} is readable by other users (mode {mode:o}): chmod 600 it",
+                    key.display()
+                ));
+            }
+        }
+    }
     let ca_cert_pem = match &target.tls.ca_cert {
         Some(p) => Some(
             std::fs::read(p)

@@ -455,3 +455,31 @@ fn idp_init_writes_a_private_key_and_idp_metadata_prints_the_certificate() {
         .stdout(predicate::str::contains("https://idp.example/sso"))
         .stdout(predicate::str::contains(body.as_str()));
 }
+
+#[test]
+fn a_private_key_readable_by_others_gets_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    oinspect()
+        .args(["idp", "init", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let key = dir.path().join("idp-key.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let target = write(
+        dir.path(),
+        "t.yaml",
+        "name: x\nsaml: { acs_url: http://127.0.0.1:9/acs }\nidp: { key: idp-key.pem, cert: idp-cert.pem }\n",
+    );
+    // No test selected (exit 4) is enough: the warning is about the target, before any test.
+    oinspect()
+        .args(["run", "--only", "none.such", "--target"])
+        .arg(&target)
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains(
+            "is readable by other users (mode 644): chmod 600 it",
+        ));
+}
