@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-use crate::diag::{Diagnostic, Source};
+use crate::diag::{Diagnostic, Position, Source};
 use crate::plan::Capability;
 use crate::template::{EnvText, Secret};
 
@@ -291,6 +291,11 @@ pub fn load_target(path: &Path) -> Result<Target, Diagnostic> {
 
 pub fn load_target_source(source: &Source, base: &Path) -> Result<Target, Diagnostic> {
     let mut target: Target = crate::yaml::parse(source)?;
+    // Positions of the keys checked below, looked up only when one is wrong.
+    let spot = |pick: fn(&Spots) -> Option<&Spot>| -> Option<Position> {
+        let spots: Spots = crate::yaml::parse(source).unwrap_or_default();
+        pick(&spots).and_then(|s| Position::from_yaml(&s.referenced))
+    };
     if let Some(scim) = &target.scim {
         let a = &scim.auth;
         let given = [
@@ -303,42 +308,116 @@ pub fn load_target_source(source: &Source, base: &Path) -> Result<Target, Diagno
         .filter(|b| **b)
         .count();
         if given > 1 {
-            return Err(Diagnostic::file(
-                &source.name,
-                "scim.auth: give one of `bearer`, `header_token`, `basic`, `oauth`",
+            return Err(Diagnostic::at(
+                source,
+                spot(|s| s.scim.as_ref()?.auth.as_ref()),
+                "scim.auth has more than one mode: expected one of `bearer`, `header_token`, `basic`, `oauth`",
             ));
         }
     }
     if target.timeouts.request_secs <= 0.0 || !target.timeouts.request_secs.is_finite() {
-        return Err(Diagnostic::file(
-            &source.name,
+        return Err(Diagnostic::at(
+            source,
+            spot(|s| s.timeouts.as_ref()?.request_secs.as_ref()),
             "timeouts.request_secs must be a positive number of seconds",
         ));
     }
-    let resolve = |p: &mut PathBuf, key: &str| -> Result<(), Diagnostic> {
+    let resolve = |p: &mut PathBuf, key: &str, at: fn(&Spots) -> Option<&Spot>| {
         if p.is_relative() {
             *p = base.join(&*p);
         }
-        if !p.is_file() {
-            return Err(Diagnostic::file(
-                &source.name,
-                format!("{key}: file `{}` does not exist", p.display()),
-            ));
+        let problem = match std::fs::metadata(&*p) {
+            Err(e) => Some(format!("cannot read `{}`: {e}", p.display())),
+            Ok(m) if !m.is_file() => Some(format!("`{}` is not a file", p.display())),
+            Ok(m) if m.len() > MAX_PEM_BYTES => Some(format!(
+                "`{}` is {} bytes, more than a PEM key or certificate can be",
+                p.display(),
+                m.len()
+            )),
+            Ok(_) => None,
+        };
+        match problem {
+            Some(problem) => Err(Diagnostic::at(
+                source,
+                spot(at),
+                format!(
+                    "{key}: {problem}; expected an existing PEM file (relative paths are relative to the target file)"
+                ),
+            )),
+            None => Ok(()),
         }
-        Ok(())
     };
     if let Some(idp) = &mut target.idp {
         if let Some(k) = &mut idp.key {
-            resolve(k, "idp.key")?;
+            resolve(k, "idp.key", |s| s.idp.as_ref()?.key.as_ref())?;
         }
         if let Some(c) = &mut idp.cert {
-            resolve(c, "idp.cert")?;
+            resolve(c, "idp.cert", |s| s.idp.as_ref()?.cert.as_ref())?;
+        }
+        if let (Some(key), Some(cert)) = (&idp.key, &idp.cert) {
+            let read = |p: &Path| std::fs::read(p).unwrap_or_default();
+            if let Err(e) = crate::saml::idp::IdpIdentity::from_pem("", "", &read(key), &read(cert))
+            {
+                return Err(Diagnostic::at(
+                    source,
+                    spot(|s| s.idp.as_ref()?.key.as_ref()),
+                    format!("idp.key and idp.cert: {e}"),
+                )
+                .with_help(
+                    "give the key and certificate `oinspect idp init` wrote together, or run it again",
+                ));
+            }
         }
     }
     if let Some(ca) = &mut target.tls.ca_cert {
-        resolve(ca, "tls.ca_cert")?;
+        resolve(ca, "tls.ca_cert", |s| s.tls.as_ref()?.ca_cert.as_ref())?;
     }
     Ok(target)
+}
+
+/// Far more than any PEM key or certificate bundle; bounds what validation reads.
+const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+/// Where a key of the target is, whatever its value.
+type Spot = serde_saphyr::Spanned<serde::de::IgnoredAny>;
+
+/// The positions of the keys [`load_target_source`] checks after parsing.
+#[derive(Default, Deserialize)]
+struct Spots {
+    #[serde(default)]
+    scim: Option<ScimSpots>,
+    #[serde(default)]
+    idp: Option<IdpSpots>,
+    #[serde(default)]
+    tls: Option<TlsSpots>,
+    #[serde(default)]
+    timeouts: Option<TimeoutSpots>,
+}
+
+#[derive(Deserialize)]
+struct ScimSpots {
+    #[serde(default)]
+    auth: Option<Spot>,
+}
+
+#[derive(Deserialize)]
+struct IdpSpots {
+    #[serde(default)]
+    key: Option<Spot>,
+    #[serde(default)]
+    cert: Option<Spot>,
+}
+
+#[derive(Deserialize)]
+struct TlsSpots {
+    #[serde(default)]
+    ca_cert: Option<Spot>,
+}
+
+#[derive(Deserialize)]
+struct TimeoutSpots {
+    #[serde(default)]
+    request_secs: Option<Spot>,
 }
 
 #[cfg(test)]
@@ -411,5 +490,41 @@ timeouts: { request_secs: 5 }
     fn missing_key_file() {
         let d = load("name: x\nidp: { key: /nonexistent/k.pem }\n").unwrap_err();
         assert!(d.message.contains("idp.key"), "{}", d.message);
+        assert_eq!(d.location(), "t.yaml:2:13");
+    }
+
+    #[test]
+    fn checks_after_parsing_point_at_their_key() {
+        let d = load("name: x\ntimeouts:\n  request_secs: 0\n").unwrap_err();
+        assert_eq!(d.location(), "t.yaml:3:17");
+        let d =
+            load("name: x\nscim:\n  base_url: http://h\n  auth: { bearer: a, header_token: b }\n")
+                .unwrap_err();
+        assert_eq!(d.location(), "t.yaml:4:9");
+        assert!(d.message.contains("expected one of"), "{}", d.message);
+    }
+
+    #[test]
+    fn key_must_match_certificate() {
+        use crate::saml::idp::{IdpIdentity, KeyKind};
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        for d in [&a, &b] {
+            std::fs::create_dir(d).unwrap();
+            IdpIdentity::generate("e", "https://s", KeyKind::EcP256)
+                .unwrap()
+                .write_pem_files(d)
+                .unwrap();
+        }
+        let text = format!(
+            "name: x\nidp:\n  key: {}\n  cert: {}\n",
+            a.join("idp-key.pem").display(),
+            b.join("idp-cert.pem").display()
+        );
+        let d = load(&text).unwrap_err();
+        assert_eq!(d.location(), "t.yaml:3:8");
+        assert!(d.message.contains("does not belong"), "{}", d.message);
+        let good = text.replace("/b/idp-cert", "/a/idp-cert");
+        load(&good).unwrap();
     }
 }

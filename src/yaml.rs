@@ -31,16 +31,37 @@ pub fn read_source(path: &std::path::Path) -> Result<Source, Diagnostic> {
     }
     let bytes = std::fs::read(path)
         .map_err(|e| Diagnostic::file(&name, format!("cannot read file: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Diagnostic::file(
-            &name,
-            format!(
-                "file is not valid UTF-8 (first bad byte at offset {}); plans and targets must be UTF-8 text",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| not_utf8(&name, e.as_bytes(), e.utf8_error()))?;
     Ok(Source::new(name, text))
+}
+
+/// Points at the first byte that is not UTF-8 (Latin-1 `é` is the usual culprit), quoting
+/// the line with the bad bytes shown as U+FFFD.
+fn not_utf8(name: &str, bytes: &[u8], err: std::str::Utf8Error) -> Diagnostic {
+    let offset = err.valid_up_to();
+    let message = format!(
+        "file is not valid UTF-8 (first bad byte 0x{:02x} at offset {offset}); expected UTF-8 text (re-save the file as UTF-8)",
+        bytes.get(offset).copied().unwrap_or_default()
+    );
+    let source = Source::new(name, String::from_utf8_lossy(bytes).into_owned());
+    Diagnostic::at(&source, Some(byte_position(bytes, offset)), message)
+}
+
+/// The 1-based line and column (in characters) of byte `offset`, counting only the valid
+/// UTF-8 before it.
+fn byte_position(bytes: &[u8], offset: usize) -> Position {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count() as u64
+        + 1;
+    Position { line, column }
 }
 
 /// Parses `source` into `T`. Unknown keys, duplicate keys and budget breaches are errors.
@@ -51,10 +72,21 @@ pub fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Diagnostic> {
             format!("more than the {MAX_FILE_BYTES} byte limit for plans and targets"),
         ));
     }
-    if source.text.contains('\0') {
+    if let Some(offset) = source.text.find('\0') {
+        return Err(Diagnostic::at(
+            source,
+            Some(byte_position(source.text.as_bytes(), offset)),
+            "file contains NUL bytes: binary data, expected YAML text",
+        ));
+    }
+    if source
+        .text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(Diagnostic::file(
             &source.name,
-            "file contains NUL bytes: binary data, expected YAML text",
+            "file is empty: expected a YAML mapping (`name: ...` for a target, `plan: ...` for a plan)",
         ));
     }
     serde_saphyr::from_str_with_options::<T>(&source.text, options())
@@ -82,8 +114,10 @@ fn to_diagnostic(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
         snippets: serde_saphyr::SnippetMode::Off,
     });
     let position = err.location().as_ref().and_then(Position::from_yaml);
-    let message = strip_location_suffix(&plain);
-    let help = help_for(&message);
+    let (message, defined_at) = strip_location_suffix(&plain);
+    let help = help_for(&message).or_else(|| {
+        defined_at.map(|at| format!("the value comes from the anchor defined at {at}"))
+    });
     let diag = Diagnostic::at(source, position, message);
     match help {
         Some(h) => diag.with_help(h),
@@ -91,13 +125,38 @@ fn to_diagnostic(source: &Source, err: &serde_saphyr::Error) -> Diagnostic {
     }
 }
 
-/// serde-saphyr appends " at line L, column C"; we print the position ourselves.
-fn strip_location_suffix(message: &str) -> String {
-    let first = message.lines().next().unwrap_or(message);
-    match first.rfind(" at line ") {
-        Some(i) => first[..i].to_string(),
-        None => first.to_string(),
+/// serde-saphyr appends " at line L, column C" and, for values reached through an alias,
+/// " (defined at line L, column C) (used at line L, column C)"; we print the position
+/// ourselves. Returns the message and where an aliased value was defined.
+fn strip_location_suffix(message: &str) -> (String, Option<String>) {
+    let mut text = message.lines().next().unwrap_or(message).trim_end();
+    let mut defined_at = None;
+    loop {
+        if let Some(rest) = text.strip_suffix(')')
+            && let Some(open) = rest.rfind(" (")
+        {
+            let inner = &rest[open + 2..];
+            if let Some(at) = inner.strip_prefix("defined at ") {
+                defined_at = Some(at.to_string());
+                text = rest[..open].trim_end();
+                continue;
+            }
+            if inner.starts_with("used at line ") {
+                text = rest[..open].trim_end();
+                continue;
+            }
+        }
+        break;
     }
+    let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if let Some(i) = text.rfind(" at line ")
+        && let Some((line, column)) = text[i + 9..].split_once(", column ")
+        && numeric(line)
+        && numeric(column)
+    {
+        text = &text[..i];
+    }
+    (text.to_string(), defined_at)
 }
 
 fn help_for(message: &str) -> Option<String> {
@@ -108,6 +167,33 @@ fn help_for(message: &str) -> Option<String> {
         return Some(
             "the file expands to more YAML nodes than a plan or target can need (anchor/alias bomb?)".into(),
         );
+    }
+    if message.contains("recursion limit") {
+        return Some(
+            "values are nested deeper than a plan or target can need (at most 64 levels)".into(),
+        );
+    }
+    if message.contains("untagged enum StatusExpect") {
+        return Some(
+            "expected an HTTP status code (`201`) or a list of codes (`[200, 204]`)".into(),
+        );
+    }
+    for (marker, expected) in [
+        ("invalid u", "expected a whole number, 0 or more"),
+        ("invalid i", "expected a whole number"),
+        ("invalid floating point", "expected a number"),
+        (
+            "expected sequence start",
+            "expected a list here (`[a, b]` or `- item` lines)",
+        ),
+        (
+            "expected mapping start",
+            "expected a mapping here (`key: value` lines or `{ key: value }`)",
+        ),
+    ] {
+        if message.starts_with(marker) {
+            return Some(expected.into());
+        }
     }
     None
 }
@@ -173,6 +259,42 @@ mod tests {
         assert_eq!(b.json["givenName"], "No");
         assert_eq!(b.json["other"], "off");
         assert_eq!(b.json["flag"], true);
+    }
+
+    #[test]
+    fn alias_suffixes_are_stripped_whole() {
+        let (m, at) = strip_location_suffix(
+            "expected string scalar (defined at line 5, column 17) (used at line 8, column 18)",
+        );
+        assert_eq!(m, "expected string scalar");
+        assert_eq!(at.as_deref(), Some("line 5, column 17"));
+        let (m, at) = strip_location_suffix("unknown field `x` at line 2, column 1");
+        assert_eq!(m, "unknown field `x`");
+        assert_eq!(at, None);
+    }
+
+    #[test]
+    fn type_errors_say_what_is_expected() {
+        let src = Source::new("t.yaml", "name: x\nitems: notalist\n");
+        let d = parse::<Doc>(&src).unwrap_err();
+        assert_eq!(d.location(), "t.yaml:2:8");
+        assert!(d.help.unwrap().contains("expected a list"));
+    }
+
+    #[test]
+    fn empty_file_says_what_is_expected() {
+        let d = parse::<Doc>(&Source::new("t.yaml", "# nothing\n\n")).unwrap_err();
+        assert!(d.message.contains("file is empty"), "{}", d.message);
+    }
+
+    #[test]
+    fn latin1_points_at_the_bad_byte() {
+        let bytes = b"name: x\ntitle: Caf\xe9\n".to_vec();
+        let err = String::from_utf8(bytes.clone()).unwrap_err();
+        let d = not_utf8("l.yaml", &bytes, err.utf8_error());
+        assert_eq!(d.location(), "l.yaml:2:11");
+        assert!(d.message.contains("0xe9"), "{}", d.message);
+        assert!(d.to_string().contains("title: Caf\u{fffd}"));
     }
 
     #[test]

@@ -25,36 +25,63 @@ pub fn load_plan(path: &Path) -> Result<Plan, Diagnostic> {
 /// the name of a built-in plan (`scim-rfc`, `scim-rfc.yaml`).
 pub fn resolve_plan_args(args: &[String]) -> Result<Vec<Plan>, Diagnostic> {
     let mut plans = Vec::new();
+    // Kept so that a duplicate id across plans can quote its line.
+    let mut sources = Vec::new();
     for arg in args {
         let path = Path::new(arg);
         if path.exists() {
-            plans.push(load_plan(path)?);
+            let source = crate::yaml::read_source(path)?;
+            plans.push(load_plan_source(&source)?);
+            sources.push(source);
         } else if let Some(src) = builtin::find(arg) {
             plans.push(load_plan_source(&src)?);
+            sources.push(src);
         } else {
             return Err(Diagnostic::file(arg, "no such plan file or built-in plan")
                 .with_help(format!("built-in plans: {}", builtin::names().join(", "))));
         }
     }
-    check_unique_ids(&plans)?;
+    check_unique_ids_in(&plans, &sources)?;
     Ok(plans)
 }
 
 /// Test ids must be unique across everything one run loads: JUnit consumers drop
 /// duplicates (GitLab) or merge them (Jenkins), and `--only` would be ambiguous.
+#[cfg(test)]
 pub(crate) fn check_unique_ids(plans: &[Plan]) -> Result<(), Diagnostic> {
+    check_unique_ids_in(plans, &[])
+}
+
+/// [`check_unique_ids`], quoting the duplicate's line when its source is among `sources`.
+fn check_unique_ids_in(plans: &[Plan], sources: &[Source]) -> Result<(), Diagnostic> {
     let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
     for plan in plans {
         for test in &plan.tests {
             if let Some(first) = seen.insert(&test.id, &test.location) {
-                return Err(Diagnostic::file(
-                    &test.location,
-                    format!("duplicate test id `{}` (first defined at {first})", test.id),
-                ));
+                let message = format!("duplicate test id `{}` (first defined at {first})", test.id);
+                let help = "test ids must be unique across every plan of a run; rename one";
+                let (file, pos) = split_location(&test.location);
+                let diag = match sources.iter().find(|s| s.name == file) {
+                    Some(source) if pos.is_some() => Diagnostic::at(source, pos, message),
+                    _ => Diagnostic::file(&test.location, message),
+                };
+                return Err(diag.with_help(help));
             }
         }
     }
     Ok(())
+}
+
+/// Splits a `file:line:col` location string back into its parts.
+fn split_location(location: &str) -> (&str, Option<Position>) {
+    let mut parts = location.rsplitn(3, ':');
+    let (Some(col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
+        return (location, None);
+    };
+    match (line.parse(), col.parse()) {
+        (Ok(line), Ok(column)) => (file, Some(Position { line, column })),
+        _ => (location, None),
+    }
 }
 
 pub fn load_plan_source(source: &Source) -> Result<Plan, Diagnostic> {
@@ -483,6 +510,23 @@ tests:
         assert!(d.message.contains("duplicate test id"), "{}", d.message);
         let d = load(&GOOD.replace("scim.users.create", "Scim Users")).unwrap_err();
         assert!(d.message.contains("invalid test id"), "{}", d.message);
+    }
+
+    #[test]
+    fn duplicate_id_across_plans_quotes_the_second() {
+        let a = Source::new("a.yaml", GOOD);
+        let b = Source::new("b.yaml", GOOD.replace("demo-plan", "other-plan"));
+        let plans = vec![load_plan_source(&a).unwrap(), load_plan_source(&b).unwrap()];
+        let d = check_unique_ids_in(&plans, &[a, b]).unwrap_err();
+        assert_eq!(d.location(), "b.yaml:6:9");
+        assert!(
+            d.message.contains("first defined at a.yaml:6:9"),
+            "{}",
+            d.message
+        );
+        assert!(d.to_string().contains("  - id: scim.users.create"));
+        assert_eq!(split_location("x:y.yaml:3:4").0, "x:y.yaml");
+        assert_eq!(split_location("builtin").1, None);
     }
 
     #[test]
