@@ -55,6 +55,14 @@ impl CleanupRegistry {
         self.lock().iter().map(|a| a.description.clone()).collect()
     }
 
+    /// Unregisters the newest action for `url` once cleanup has an answer for it.
+    fn done(&self, url: &url::Url) {
+        let mut pending = self.lock();
+        if let Some(i) = pending.iter().rposition(|a| &a.request.url == url) {
+            pending.remove(i);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<CleanupAction>> {
         // A panic while holding this lock is a bug elsewhere; the list itself stays
         // consistent (push/retain), so keep cleaning up rather than propagate the poison.
@@ -66,7 +74,9 @@ impl CleanupRegistry {
     pub async fn run(&self, client: &HttpClient) -> CleanupReport {
         let mut report = CleanupReport::default();
         loop {
-            let Some(action) = self.lock().pop() else {
+            // The action stays registered until its request is answered: if a second
+            // Ctrl-C abandons cleanup mid-request, `descriptions` still lists it.
+            let Some(action) = self.lock().last().cloned() else {
                 break;
             };
             let (_, result) = client.send(action.request.clone()).await;
@@ -88,6 +98,7 @@ impl CleanupRegistry {
                     reason: e.to_string(),
                 }),
             }
+            self.done(&action.request.url);
         }
         report
     }

@@ -77,6 +77,9 @@ pub async fn run(
     let units = schedule_units(plans);
     let stop = Arc::new(AtomicBool::new(false));
     let semaphore = Arc::new(Semaphore::new(opts.jobs.max(1)));
+    // Results are kept as each test finishes, so a sequence aborted by Ctrl-C keeps the
+    // results of the tests it already ran.
+    let done: Arc<std::sync::Mutex<BTreeMap<String, TestResult>>> = Arc::default();
     let mut tasks = tokio::task::JoinSet::new();
     for unit in units {
         let ctx = ctx.clone();
@@ -84,24 +87,20 @@ pub async fn run(
         let semaphore = semaphore.clone();
         let events = events.clone();
         let opts = opts.clone();
+        let done = done.clone();
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring only fails if it were: treat
             // that as "no limit" rather than losing the unit.
             let _permit = semaphore.acquire_owned().await.ok();
-            run_unit(&ctx, unit, &opts, &stop, &events).await
+            run_unit(&ctx, unit, &opts, &stop, &events, &done).await;
         });
     }
 
-    let mut finished: BTreeMap<String, TestResult> = BTreeMap::new();
     let mut interrupted = false;
     loop {
         tokio::select! {
             joined = tasks.join_next() => match joined {
-                Some(Ok(results)) => {
-                    for r in results {
-                        finished.insert(r.id.clone(), r);
-                    }
-                }
+                Some(Ok(())) => {}
                 // A panicking test task is a bug; its tests are reported below as errors.
                 Some(Err(_)) => {}
                 None => break,
@@ -117,6 +116,7 @@ pub async fn run(
         }
     }
 
+    let mut finished = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
     let results: Vec<TestResult> = order
         .iter()
         .map(|t| {
@@ -161,12 +161,14 @@ async fn run_cleanup(
     let report = tokio::select! {
         r = ctx.cleanup.run(&ctx.client) => r,
         _ = async {
-            while interrupts.changed().await.is_ok() {
+            loop {
+                if interrupts.changed().await.is_err() {
+                    // The sender is gone: nobody can interrupt any more, so wait forever
+                    // and let cleanup finish.
+                    std::future::pending::<()>().await;
+                }
                 if *interrupts.borrow() > presses_before { break; }
             }
-            // The sender is gone: nobody can interrupt any more, so wait forever and let
-            // cleanup finish.
-            std::future::pending::<()>().await;
         } => CleanupReport {
             removed: Vec::new(),
             left_behind: ctx.cleanup.descriptions().into_iter().map(|resource| LeftBehind {
@@ -207,9 +209,9 @@ async fn run_unit(
     opts: &RunOptions,
     stop: &AtomicBool,
     events: &mpsc::UnboundedSender<Event>,
-) -> Vec<TestResult> {
+    done: &std::sync::Mutex<BTreeMap<String, TestResult>>,
+) {
     let mut names = BTreeMap::new();
-    let mut results = Vec::with_capacity(unit.len());
     for test in unit {
         let result = if stop.load(Ordering::SeqCst) {
             unfinished(
@@ -239,9 +241,10 @@ async fn run_unit(
             stop.store(true, Ordering::SeqCst);
         }
         let _ = events.send(Event::TestFinished(Arc::new(result.clone())));
-        results.push(result);
+        done.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(result.id.clone(), result);
     }
-    results
 }
 
 fn unfinished(test: &TestCase, outcome: Outcome, reason: &str) -> TestResult {
