@@ -20,6 +20,8 @@ pub struct CleanupAction {
 #[derive(Debug, Default)]
 pub struct CleanupRegistry {
     pending: Mutex<Vec<CleanupAction>>,
+    /// What `run` has settled so far, kept here so an abandoned cleanup still reports it.
+    settled: Mutex<CleanupReport>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -55,6 +57,23 @@ impl CleanupRegistry {
         self.lock().iter().map(|a| a.description.clone()).collect()
     }
 
+    /// The report of a cleanup abandoned part-way: what `run` settled before, and everything
+    /// still registered (the request in flight included) as left behind for `reason`.
+    pub fn abandoned(&self, reason: &str) -> CleanupReport {
+        let mut report = std::mem::take(&mut *self.settled());
+        report
+            .left_behind
+            .extend(self.descriptions().into_iter().map(|resource| LeftBehind {
+                resource,
+                reason: reason.to_string(),
+            }));
+        report
+    }
+
+    fn settled(&self) -> std::sync::MutexGuard<'_, CleanupReport> {
+        self.settled.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Unregisters the newest action for `url` once cleanup has an answer for it.
     fn done(&self, url: &url::Url) {
         let mut pending = self.lock();
@@ -72,7 +91,6 @@ impl CleanupRegistry {
     /// Runs every action, newest first (groups before the users in them). 404 and 410
     /// count as removed: something else already deleted it.
     pub async fn run(&self, client: &HttpClient) -> CleanupReport {
-        let mut report = CleanupReport::default();
         loop {
             // The action stays registered until its request is answered: if a second
             // Ctrl-C abandons cleanup mid-request, `descriptions` still lists it.
@@ -80,27 +98,30 @@ impl CleanupRegistry {
                 break;
             };
             let (_, result) = client.send(action.request.clone()).await;
-            match result {
+            let settled = match result {
                 Ok(r) if (200..300).contains(&r.status) || r.status == 404 || r.status == 410 => {
-                    report.removed.push(action.description);
+                    Ok(action.description)
                 }
                 Ok(r) if matches!(r.status, 405 | 501) => {
-                    report
-                        .left_behind
-                        .push(deactivate_instead(client, &action, r.status).await);
+                    Err(deactivate_instead(client, &action, r.status).await)
                 }
-                Ok(r) => report.left_behind.push(LeftBehind {
+                Ok(r) => Err(LeftBehind {
                     resource: action.description,
                     reason: format!("DELETE answered HTTP {}", r.status),
                 }),
-                Err(e) => report.left_behind.push(LeftBehind {
+                Err(e) => Err(LeftBehind {
                     resource: action.description,
                     reason: e.to_string(),
                 }),
+            };
+            // Settled and unregistered together (no await between): never both or neither.
+            match settled {
+                Ok(removed) => self.settled().removed.push(removed),
+                Err(left) => self.settled().left_behind.push(left),
             }
             self.done(&action.request.url);
         }
-        report
+        std::mem::take(&mut *self.settled())
     }
 }
 

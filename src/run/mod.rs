@@ -17,7 +17,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::engine::{self, RunContext};
 use crate::plan::{Plan, TestCase};
-use cleanup::{CleanupReport, LeftBehind};
+use cleanup::CleanupReport;
 use events::{Event, PlanInfo, RunInfo};
 use outcome::{Counts, Outcome, TestResult};
 
@@ -169,13 +169,7 @@ async fn run_cleanup(
                 }
                 if *interrupts.borrow() > presses_before { break; }
             }
-        } => CleanupReport {
-            removed: Vec::new(),
-            left_behind: ctx.cleanup.descriptions().into_iter().map(|resource| LeftBehind {
-                resource,
-                reason: "cleanup aborted by a second Ctrl-C".into(),
-            }).collect(),
-        },
+        } => ctx.cleanup.abandoned("cleanup aborted by a second Ctrl-C"),
     };
     let _ = events.send(Event::CleanupFinished(report.clone()));
     report
