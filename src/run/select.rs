@@ -1,6 +1,6 @@
 //! `--only` / `--skip`: glob patterns over test ids and plan ids.
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobSet, GlobSetBuilder};
 
 use crate::plan::TestCase;
 
@@ -57,7 +57,6 @@ fn build(patterns: &[String]) -> Result<Option<GlobSet>, PatternError> {
             })?;
         b.add(glob);
     }
-    let _: Option<Glob> = None;
     b.build().map(Some).map_err(|e| PatternError {
         pattern: patterns.join(" "),
         reason: e.to_string(),
