@@ -62,3 +62,48 @@ fn build(patterns: &[String]) -> Result<Option<GlobSet>, PatternError> {
         reason: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test(id: &str, plan: &str) -> TestCase {
+        TestCase {
+            id: id.into(),
+            plan_id: plan.into(),
+            title: String::new(),
+            severity: crate::severity::Severity::Required,
+            why: String::new(),
+            spec: String::new(),
+            fix: None,
+            sequence: None,
+            vars: Vec::new(),
+            steps: Vec::new(),
+            location: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_and_skip_match_test_and_plan_ids() {
+        let s = Selection::new(
+            &["scim.users.*".into(), "saml-*".into()],
+            &["*.delete".into()],
+        )
+        .unwrap();
+        assert!(
+            s.selects(&test("scim.users.create.location", "scim-rfc")),
+            "* crosses dots"
+        );
+        assert!(
+            !s.selects(&test("scim.users.delete", "scim-rfc")),
+            "--skip wins"
+        );
+        assert!(
+            s.selects(&test("saml.jit.new-user", "saml-idp-initiated")),
+            "plan id matches"
+        );
+        assert!(!s.selects(&test("scim.groups.create", "scim-rfc")));
+        assert!(Selection::all().selects(&test("anything", "p")));
+        assert!(Selection::new(&["a[b".into()], &[]).is_err());
+    }
+}
