@@ -96,6 +96,7 @@ pub async fn run(
         });
     }
 
+    let mut presses_at_interrupt = None;
     let mut interrupted = false;
     loop {
         tokio::select! {
@@ -108,6 +109,9 @@ pub async fn run(
             changed = interrupts.changed(), if !interrupted => {
                 if changed.is_ok() {
                     interrupted = true;
+                    // Presses after this one abort the cleanup, even those that arrive
+                    // before the cleanup has started.
+                    presses_at_interrupt = Some(*interrupts.borrow_and_update());
                     stop.store(true, Ordering::SeqCst);
                     tasks.abort_all();
                     let _ = events.send(Event::Interrupted);
@@ -134,7 +138,7 @@ pub async fn run(
         })
         .collect();
 
-    let cleanup = run_cleanup(&ctx, &events, &mut interrupts).await;
+    let cleanup = run_cleanup(&ctx, &events, &mut interrupts, presses_at_interrupt).await;
     RunReport {
         counts: Counts::of(&results),
         info,
@@ -151,13 +155,20 @@ async fn run_cleanup(
     ctx: &RunContext,
     events: &mpsc::UnboundedSender<Event>,
     interrupts: &mut Interrupts,
+    presses_at_interrupt: Option<u32>,
 ) -> CleanupReport {
     let pending = ctx.cleanup.pending();
     if pending == 0 {
         return CleanupReport::default();
     }
     let _ = events.send(Event::CleanupStarted { pending });
-    let presses_before = *interrupts.borrow_and_update();
+    let seen = *interrupts.borrow_and_update();
+    let presses_before = presses_at_interrupt.unwrap_or(seen);
+    if seen > presses_before {
+        let report = ctx.cleanup.abandoned("cleanup aborted by a second Ctrl-C");
+        let _ = events.send(Event::CleanupFinished(report.clone()));
+        return report;
+    }
     let report = tokio::select! {
         r = ctx.cleanup.run(&ctx.client) => r,
         _ = async {
