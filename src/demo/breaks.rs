@@ -59,3 +59,77 @@ impl Breaks {
         self.0.iter().map(String::as_str)
     }
 }
+
+/// Test support: the switches of one part of the reference app (`prefix`: `scim-`, `saml-`)
+/// are well formed, each is checked in exactly one place of `code` and has a test in
+/// `tests`, every switch the code checks is catalogued, and the app-wide catalogue lists
+/// them all. One switch, one behaviour: that is what makes the break matrix meaningful.
+#[cfg(test)]
+pub(crate) fn assert_catalogue(prefix: &str, breaks: &[BreakInfo], code: &str, tests: &str) {
+    let mut seen = std::collections::HashSet::new();
+    for b in breaks {
+        assert!(seen.insert(b.name), "duplicate switch {}", b.name);
+        assert!(
+            b.name.starts_with(prefix)
+                && b.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{} is not kebab-case with the {prefix} prefix",
+            b.name
+        );
+        assert!(!b.summary.is_empty(), "{} has no summary", b.name);
+        let uses = code.matches(&format!("has(\"{}\")", b.name)).count();
+        assert_eq!(uses, 1, "{} is checked in {uses} places", b.name);
+        assert!(
+            tests.contains(&format!("\"{}\"", b.name)),
+            "{} has no test",
+            b.name
+        );
+    }
+    for (i, _) in code.match_indices(&format!("has(\"{prefix}")) {
+        let name = code[i + 5..].split('"').next().unwrap_or_default();
+        assert!(seen.contains(name), "{name} is used but not catalogued");
+    }
+    let all = super::catalogue();
+    for b in breaks {
+        assert!(
+            all.iter().any(|c| c.name == b.name),
+            "{} is not in demo::catalogue()",
+            b.name
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &[BreakInfo] = &[BreakInfo {
+        name: "scim-create-200",
+        summary: "s",
+    }];
+
+    #[test]
+    #[should_panic(expected = "checked in 2 places")]
+    fn a_switch_checked_twice_is_refused() {
+        let code = r#"b.has("scim-create-200"); b.has("scim-create-200");"#;
+        assert_catalogue("scim-", ONE, code, r#""scim-create-200""#);
+    }
+
+    #[test]
+    #[should_panic(expected = "used but not catalogued")]
+    fn an_uncatalogued_switch_is_refused() {
+        let code = r#"b.has("scim-create-200"); b.has("scim-made-up");"#;
+        assert_catalogue("scim-", ONE, code, r#""scim-create-200""#);
+    }
+
+    #[test]
+    fn unknown_names_are_refused_at_construction() {
+        assert!(Breaks::from_names(["no-such-switch"]).is_err());
+        assert!(
+            Breaks::from_names(["scim-create-200"])
+                .unwrap()
+                .has("scim-create-200")
+        );
+    }
+}

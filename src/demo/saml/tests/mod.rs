@@ -411,39 +411,5 @@ fn break_catalogue_is_well_formed_and_each_switch_is_used_once() {
         include_str!("../store.rs"),
     ];
     let code: String = sources.concat();
-    let break_tests = include_str!("breaks.rs");
-    let mut seen = std::collections::HashSet::new();
-    for b in super::BREAKS {
-        assert!(seen.insert(b.name), "duplicate switch {}", b.name);
-        assert!(
-            b.name.starts_with("saml-")
-                && b.name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-            "{} is not kebab-case with the saml- prefix",
-            b.name
-        );
-        assert!(!b.summary.is_empty());
-        let uses = code.matches(&format!("has(\"{}\")", b.name)).count();
-        assert_eq!(uses, 1, "{} is checked in {uses} places", b.name);
-        assert!(
-            break_tests.contains(&format!("\"{}\"", b.name)),
-            "{} has no HTTP test",
-            b.name
-        );
-    }
-    // Every switch the code checks is in the catalogue.
-    for (i, _) in code.match_indices("has(\"saml-") {
-        let name = code[i + 5..].split('"').next().unwrap_or_default();
-        assert!(seen.contains(name), "{name} is used but not catalogued");
-    }
-    // And the app-wide catalogue lists them.
-    let all = crate::demo::catalogue();
-    for b in super::BREAKS {
-        assert!(
-            all.iter().any(|c| c.name == b.name),
-            "{} not in catalogue()",
-            b.name
-        );
-    }
+    crate::demo::breaks::assert_catalogue("saml-", super::BREAKS, &code, include_str!("breaks.rs"));
 }
