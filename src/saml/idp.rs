@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use openssl::asn1::Asn1Time;
+use openssl::asn1::{Asn1Time, Asn1TimeRef};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::ec::{EcGroup, EcKey};
 use openssl::error::ErrorStack;
@@ -365,6 +365,19 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn self_signed_cert(key: &PKey<Private>, cn: &str, days: u32) -> Result<X509, ErrorStack> {
+    let not_before = Asn1Time::days_from_now(0)?;
+    let not_after = Asn1Time::days_from_now(days)?;
+    self_signed_cert_between(key, cn, &not_before, &not_after)
+}
+
+/// A self-signed certificate for `key` valid from `not_before` to `not_after`: also how
+/// tests and the reference SP make deliberately expired certificates.
+pub fn self_signed_cert_between(
+    key: &PKey<Private>,
+    cn: &str,
+    not_before: &Asn1TimeRef,
+    not_after: &Asn1TimeRef,
+) -> Result<X509, ErrorStack> {
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_text("CN", cn)?;
     let name = name.build();
@@ -379,10 +392,8 @@ fn self_signed_cert(key: &PKey<Private>, cn: &str, days: u32) -> Result<X509, Er
     b.set_subject_name(&name)?;
     b.set_issuer_name(&name)?;
     b.set_pubkey(key)?;
-    let not_before = Asn1Time::days_from_now(0)?;
-    let not_after = Asn1Time::days_from_now(days)?;
-    b.set_not_before(&not_before)?;
-    b.set_not_after(&not_after)?;
+    b.set_not_before(not_before)?;
+    b.set_not_after(not_after)?;
     b.append_extension(BasicConstraints::new().critical().build()?)?;
     b.append_extension(
         KeyUsage::new()
@@ -611,20 +622,13 @@ pub(crate) mod tests {
     #[test]
     fn expired_certificate_loads_and_is_reported_by_cert_validity() {
         let key = &rsa_idp().key;
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "old").unwrap();
-        let name = name.build();
-        let mut b = X509::builder().unwrap();
-        b.set_version(2).unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_pubkey(key).unwrap();
-        b.set_not_before(&Asn1Time::from_str("20200101000000Z").unwrap())
-            .unwrap();
-        b.set_not_after(&Asn1Time::from_str("20210101000000Z").unwrap())
-            .unwrap();
-        b.sign(key, MessageDigest::sha256()).unwrap();
-        let old = b.build();
+        let old = self_signed_cert_between(
+            key,
+            "old",
+            &Asn1Time::from_str("20200101000000Z").unwrap(),
+            &Asn1Time::from_str("20210101000000Z").unwrap(),
+        )
+        .unwrap();
         let idp =
             IdpIdentity::from_pem("e", "s", &key_pem(rsa_idp()), &old.to_pem().unwrap()).unwrap();
         assert!(matches!(

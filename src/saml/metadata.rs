@@ -382,8 +382,6 @@ pub fn sanity(md: &SpMetadata, now: OffsetDateTime) -> Vec<MetadataFinding> {
 #[cfg(test)]
 mod tests {
     use openssl::asn1::Asn1Time;
-    use openssl::hash::MessageDigest;
-    use openssl::x509::X509NameBuilder;
     use rand::{Rng as _, SeedableRng as _};
     use rand_chacha::ChaCha8Rng;
 
@@ -604,20 +602,13 @@ mod tests {
     #[test]
     fn sanity_of_certificate_dates() {
         let key = &rsa_idp().key;
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "old sp").unwrap();
-        let name = name.build();
-        let mut b = X509::builder().unwrap();
-        b.set_version(2).unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_pubkey(key).unwrap();
-        b.set_not_before(&Asn1Time::from_str("20200101000000Z").unwrap())
-            .unwrap();
-        b.set_not_after(&Asn1Time::from_str("20210101000000Z").unwrap())
-            .unwrap();
-        b.sign(key, MessageDigest::sha256()).unwrap();
-        let old = b.build();
+        let old = crate::saml::idp::self_signed_cert_between(
+            key,
+            "old sp",
+            &Asn1Time::from_str("20200101000000Z").unwrap(),
+            &Asn1Time::from_str("20210101000000Z").unwrap(),
+        )
+        .unwrap();
         let md = parse(&sp_metadata("", &key_xml_for(&old), ACS)).unwrap();
         let f = sanity(&md, OffsetDateTime::now_utc());
         let ids: Vec<&str> = f.iter().map(|f| f.check).collect();

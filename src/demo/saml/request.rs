@@ -3,11 +3,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use openssl::asn1::Asn1Time;
-use openssl::bn::{BigNum, MsbOption};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
 use openssl::pkey::Id;
-use openssl::x509::{X509, X509Builder, X509NameBuilder};
+use openssl::x509::X509;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -199,24 +196,14 @@ pub fn deflate_stored(data: &[u8]) -> Vec<u8> {
 pub fn expired_cert(cfg: &SamlSpConfig) -> Result<X509, RequestError> {
     const DAY: i64 = 24 * 60 * 60;
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let mut name = X509NameBuilder::new()?;
-    name.append_entry_by_nid(Nid::COMMONNAME, "reference-sp (expired)")?;
-    let name = name.build();
-    let mut serial = BigNum::new()?;
-    serial.rand(64, MsbOption::MAYBE_ZERO, false)?;
-    let mut b = X509Builder::new()?;
-    b.set_version(2)?;
-    let serial = serial.to_asn1_integer()?;
     let not_before = Asn1Time::from_unix(now - 2 * 365 * DAY)?;
     let not_after = Asn1Time::from_unix(now - 365 * DAY)?;
-    b.set_serial_number(&serial)?;
-    b.set_subject_name(&name)?;
-    b.set_issuer_name(&name)?;
-    b.set_pubkey(&cfg.sp_key)?;
-    b.set_not_before(&not_before)?;
-    b.set_not_after(&not_after)?;
-    b.sign(&cfg.sp_key, MessageDigest::sha256())?;
-    Ok(b.build())
+    Ok(crate::saml::idp::self_signed_cert_between(
+        &cfg.sp_key,
+        "reference-sp (expired)",
+        &not_before,
+        &not_after,
+    )?)
 }
 
 /// SP metadata: signing certificate `cert`, e-mail NameIDs, one HTTP-POST ACS.
