@@ -33,9 +33,11 @@
 //! OINSPECT_PEER_KEEP=/tmp/peer cargo test --test peer_saml_sps -- --ignored oinspect_
 //! ```
 
+#[path = "common/peers.rs"]
+mod peers;
+
+use peers::{admits, files_under, free_port, render_table};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
@@ -560,13 +562,6 @@ fn launcher(kind: Kind) -> PathBuf {
              `cargo test --test peer_saml_sps -- --ignored`"
         ),
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
 }
 
 /// A browser: its own cookie jar, no automatic redirects, no proxy.
@@ -1444,23 +1439,6 @@ fn keep_logs(peer: &Peer, dest: &Path) {
     }
 }
 
-/// Every file under `dir`, recursively (symlinked directories not followed).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let Ok(ft) = entry.file_type() else { continue };
-            if ft.is_dir() {
-                stack.push(entry.path());
-            } else if ft.is_file() {
-                out.push(entry.path());
-            }
-        }
-    }
-    out
-}
-
 /// One `oinspect run` and what it wrote.
 struct OinspectRun {
     json: Value,
@@ -1584,40 +1562,6 @@ fn assert_key_not_leaked(run: &OinspectRun, key_pem: &Path, artifacts: &Path) {
             "the IdP private key is in {what}"
         );
     }
-}
-
-/// Whether an expected outcome (`"fail"`, or alternatives like `"pass|fail"`) admits `got`.
-fn admits(expected: &str, got: &str) -> bool {
-    expected.split('|').any(|o| o == got)
-}
-
-/// The observed outcomes as a Rust table, keeping the rows (and reasons) that still hold.
-fn render_table(
-    name: &str,
-    expected: &[(&str, &str, &str)],
-    observed: &BTreeMap<String, (String, String)>,
-) -> String {
-    let known: BTreeMap<&str, (&str, &str)> =
-        expected.iter().map(|(id, o, r)| (*id, (*o, *r))).collect();
-    let mut s = format!("const {name}: &[(&str, &str, &str)] = &[\n");
-    for (id, (outcome, message)) in observed {
-        let (outcome, reason) = match known.get(id.as_str()) {
-            Some((o, r)) if admits(o, outcome) => ((*o).to_string(), (*r).to_string()),
-            _ if outcome == "pass" => (outcome.clone(), String::new()),
-            _ => (outcome.clone(), format!("TODO investigate: {message}")),
-        };
-        if outcome == "pass" {
-            writeln!(s, "    ({id:?}, \"pass\", \"\"),").unwrap();
-        } else {
-            writeln!(
-                s,
-                "    (\n        {id:?},\n        {outcome:?},\n        {reason:?},\n    ),"
-            )
-            .unwrap();
-        }
-    }
-    s.push_str("];\n");
-    s
 }
 
 /// What differs between the table and the run, one line each.

@@ -15,9 +15,11 @@
 //! OINSPECT_PEER_KEEP=/tmp/peer cargo test --test peer_scim2_server -- --ignored
 //! ```
 
+#[path = "common/peers.rs"]
+mod peers;
+
+use peers::{admits, files_under, free_port, render_table};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
@@ -252,13 +254,6 @@ fn launcher() -> PathBuf {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
-}
-
 fn random_token() -> String {
     format!("oinspect-peer-{:032x}", rand::random::<u128>())
 }
@@ -383,53 +378,6 @@ fn list_all(base_url: &str, endpoint: &str, token: &str) -> Vec<Value> {
     all
 }
 
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out
-}
-
-/// Whether an EXPECTED outcome (`"fail"`, or alternatives like `"pass|fail"`) admits `got`.
-fn admits(expected: &str, got: &str) -> bool {
-    expected.split('|').any(|o| o == got)
-}
-
-/// The observed outcomes as a Rust table, keeping the rows (and reasons) that still hold.
-fn render_table(observed: &BTreeMap<String, (String, String)>) -> String {
-    let known: BTreeMap<&str, (&str, &str)> =
-        EXPECTED.iter().map(|(id, o, r)| (*id, (*o, *r))).collect();
-    let mut s = String::from("const EXPECTED: &[(&str, &str, &str)] = &[\n");
-    for (id, (outcome, message)) in observed {
-        let (outcome, reason) = match known.get(id.as_str()) {
-            Some((o, r)) if admits(o, outcome) => ((*o).to_string(), (*r).to_string()),
-            _ if outcome == "pass" => (outcome.clone(), String::new()),
-            _ => (outcome.clone(), format!("TODO investigate: {message}")),
-        };
-        if outcome == "pass" {
-            writeln!(s, "    ({id:?}, \"pass\", \"\"),").unwrap();
-        } else {
-            writeln!(
-                s,
-                "    (\n        {id:?},\n        {outcome:?},\n        {reason:?},\n    ),"
-            )
-            .unwrap();
-        }
-    }
-    s.push_str("];\n");
-    s
-}
-
 #[test]
 fn expected_table_is_well_formed() {
     let mut seen = std::collections::BTreeSet::new();
@@ -517,7 +465,7 @@ fn builtin_plans_against_scim2_server() {
             "{id} reported twice"
         );
     }
-    let table = render_table(&observed);
+    let table = render_table("EXPECTED", EXPECTED, &observed);
     if std::env::var(PRINT_ENV).is_ok_and(|v| v == "1") {
         println!("observed against scim2-server (paste over EXPECTED):\n{table}");
     }
