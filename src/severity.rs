@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Severity of a check (or of a single finding inside a check).
 ///
-/// Only `Required` failures gate the exit code; the others are reported.
+/// `Critical` and `Required` failures gate the exit code; the others are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -14,15 +14,26 @@ pub enum Severity {
     Recommended,
     /// What a gallery review or a real identity provider rejects.
     Required,
+    /// Someone who does not hold the IdP's key can log in as another user, or one stolen
+    /// assertion works many times: a security review stops here.
+    Critical,
 }
 
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Critical => "critical",
             Self::Required => "required",
             Self::Recommended => "recommended",
             Self::Advisory => "advisory",
         }
+    }
+}
+
+impl Severity {
+    /// Whether a failure at this severity gates the exit code.
+    pub fn gates(self) -> bool {
+        self >= Severity::Required
     }
 }
 

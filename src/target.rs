@@ -54,6 +54,19 @@ pub struct SamlTarget {
     /// "Default RelayState" setting).
     #[serde(default)]
     pub default_relay_state: Option<EnvText>,
+    /// Another tenant of the same app (a gallery requirement: an assertion for one tenant
+    /// must never log into another). Enables `saml.security.cross-tenant`.
+    #[serde(default)]
+    pub second_tenant: Option<SecondTenant>,
+}
+
+/// The SP settings of a second tenant; its IdP is not oinspect's, so no key is needed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecondTenant {
+    pub entity_id: EnvText,
+    pub acs_url: HttpUrl,
+    pub session_check: SessionCheck,
 }
 
 fn default_clock_skew_secs() -> i64 {

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use serde_json_path::JsonPath;
 
-use super::model::{JsonAssertion, PlanFile, StepSpec, TestSpec};
+use super::model::{JsonAssertion, PlanFile, SamlStepSpec, StepSpec, TestSpec};
 use super::{
     Action, Capture, CaptureFrom, Check, CompiledExpect, JsonCheck, Plan, Step, TestCase, builtin,
     location_string,
 };
 use crate::diag::{Diagnostic, Position, Source};
+use crate::saml::attacks::Attack;
 use crate::template::Template;
 
 /// Loads a plan from a path on disk.
@@ -104,7 +105,10 @@ pub fn load_plan_source(source: &Source) -> Result<Plan, Diagnostic> {
                 format!("duplicate test id `{}` in this plan", spec.id.value),
             ));
         }
-        tests.push(Arc::new(compile_test(source, &file.plan.value, spec)?));
+        let test = compile_test(source, &file.plan.value, spec)?;
+        for t in expand_attack_families(test) {
+            tests.push(Arc::new(t));
+        }
     }
     Ok(Plan {
         id: file.plan.value,
@@ -211,11 +215,17 @@ fn compile_step(
             check_json_templates(json).map_err(|e| err(format!("in `json` body: {e}")))?;
         }
     }
-    let saml_only = spec.expect.login.is_some() || !spec.expect.authn_request.is_empty();
+    let saml_only = spec.expect.login.is_some()
+        || !spec.expect.authn_request.is_empty()
+        || spec.expect.offsite_redirect.is_some();
     if saml_only && !matches!(action, Action::Saml(_)) {
         return Err(err(
-            "`expect.login` and `expect.authn_request` apply to `saml:` steps".into(),
+            "`expect.login`, `expect.authn_request` and `expect.offsite_redirect` apply to `saml:` steps"
+                .into(),
         ));
+    }
+    if let Action::Saml(saml) = &action {
+        check_saml_step(saml).map_err(err)?;
     }
     for check in &spec.expect.authn_request {
         if !AUTHN_REQUEST_CHECKS.contains(&check.as_str()) {
@@ -274,10 +284,71 @@ fn compile_step(
             schema,
             login: spec.expect.login,
             authn_request: spec.expect.authn_request.clone(),
+            offsite_redirect: spec.expect.offsite_redirect,
         },
         captures,
         location: location_string(source, pos),
     })
+}
+
+/// What a plan writes after `attack:` to get one test per wrapping-matrix variant.
+pub const XSW_MATRIX: &str = "xsw-matrix";
+
+fn check_saml_step(s: &SamlStepSpec) -> Result<(), String> {
+    use crate::plan::model::{SamlFlow, TenantSpec};
+    if let Some(name) = &s.attack
+        && name != XSW_MATRIX
+        && Attack::from_name(name).is_none()
+    {
+        let mut known: Vec<String> = Attack::all()
+            .iter()
+            .filter(|a| !matches!(a, Attack::Matrix(_)))
+            .map(Attack::name)
+            .collect();
+        known.push(XSW_MATRIX.into());
+        known.push("skew/<seconds>".into());
+        return Err(format!(
+            "unknown attack `{name}`; expected one of {}",
+            known.join(", ")
+        ));
+    }
+    if s.other_browser && s.flow != SamlFlow::SpInitiated {
+        return Err("`other_browser` needs `flow: sp-initiated` (a request to answer)".into());
+    }
+    if s.audience_of.is_some() && s.tenant != Some(TenantSpec::Second) {
+        return Err("`audience_of` applies to steps with `tenant: second`".into());
+    }
+    if s.measure.is_some() && (s.attack.is_some() || s.replay || s.other_browser) {
+        return Err("`measure` runs its own series of logins: drop `attack`, `replay` and `other_browser`".into());
+    }
+    Ok(())
+}
+
+/// A test whose steps say `attack: xsw-matrix` becomes one test per variant
+/// (`ID.<placement>.<fate>`), so that each shape has its own result.
+fn expand_attack_families(test: TestCase) -> Vec<TestCase> {
+    let is_family = |step: &Step| {
+        matches!(&step.action, Action::Saml(s) if s.attack.as_deref() == Some(XSW_MATRIX))
+    };
+    if !test.steps.iter().any(is_family) {
+        return vec![test];
+    }
+    crate::saml::attacks::MatrixVariant::all()
+        .into_iter()
+        .map(|v| {
+            let mut t = test.clone();
+            t.id = format!("{}.{}", test.id, v.name().replace('/', "."));
+            t.title = format!("{} [{}]", test.title, v.name());
+            for step in &mut t.steps {
+                if is_family(step)
+                    && let Action::Saml(s) = &mut step.action
+                {
+                    s.attack = Some(Attack::Matrix(v).name());
+                }
+            }
+            t
+        })
+        .collect()
 }
 
 /// The AuthnRequest checks a plan can require (see `saml::request::check`).

@@ -73,6 +73,7 @@ pub struct CompiledExpect {
     pub schema: Option<SchemaCheck>,
     pub login: Option<model::LoginExpect>,
     pub authn_request: Vec<String>,
+    pub offsite_redirect: Option<bool>,
 }
 
 /// RFC 7643 validation requested by a step.

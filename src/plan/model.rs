@@ -145,6 +145,51 @@ pub struct SamlStepSpec {
     /// Stop after capturing the AuthnRequest (for request checks); no Response is sent.
     #[serde(default)]
     pub stop_after_request: bool,
+    /// Send a forged Response instead of a correct one (see `oinspect explain` of the
+    /// `saml-security` plan): `unsigned`, `xsw3`, `keyinfo-rsa-key-value`, ... A test whose
+    /// step says `xsw-matrix` becomes one test per wrapping variant.
+    #[serde(default)]
+    pub attack: Option<String>,
+    /// Whom forgeries try to log in as: a target user (default `victim`; without one, a
+    /// made-up address in the primary user's domain).
+    #[serde(default)]
+    pub victim: Option<String>,
+    /// Post the same Response a second time, from a fresh browser, and judge that second
+    /// login (the first must succeed for the result to mean anything).
+    #[serde(default)]
+    pub replay: bool,
+    /// SP-initiated: a second browser starts its own login, then posts the Response minted
+    /// for the first browser's request; the second browser's session is judged.
+    #[serde(default)]
+    pub other_browser: bool,
+    /// Post to another tenant of the same app (`saml.second_tenant`) and judge its session.
+    #[serde(default)]
+    pub tenant: Option<TenantSpec>,
+    /// What the assertion is valid for when posted to another tenant: `own` (the first
+    /// tenant's audience and ACS) or `target` (the second tenant's, as an admin of the first
+    /// tenant who controls its IdP could mint).
+    #[serde(default)]
+    pub audience_of: Option<TenantSpec>,
+    /// Measure instead of judging one login: `clock-skew` probes how far in the future or
+    /// past an assertion may be and still log in.
+    #[serde(default)]
+    pub measure: Option<MeasureSpec>,
+}
+
+/// Which tenant of a multi-tenant app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantSpec {
+    /// The target's main SAML settings.
+    First,
+    /// `saml.second_tenant`.
+    Second,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MeasureSpec {
+    ClockSkew,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -335,6 +380,10 @@ pub struct Expect {
     /// SAML: the outcome of the login as the session check sees it.
     #[serde(default)]
     pub login: Option<LoginExpect>,
+    /// SAML: `false` means the SP must not send the browser off its own origin after the
+    /// login (RelayState open redirect).
+    #[serde(default)]
+    pub offsite_redirect: Option<bool>,
     /// SAML: AuthnRequest checks that must hold (`version`, `id`, `issue-instant`,
     /// `destination`, `issuer`, `acs`, `name-id-policy`, `signature`).
     #[serde(default)]

@@ -76,7 +76,7 @@ pub struct TestResult {
 
 impl TestResult {
     pub fn is_required_failure(&self) -> bool {
-        self.outcome == Outcome::Fail && self.severity == Severity::Required
+        self.outcome == Outcome::Fail && self.severity.gates()
     }
 }
 
