@@ -15,6 +15,7 @@ pub mod redact;
 pub mod report;
 pub mod run;
 pub mod saml;
+pub mod schema;
 pub mod scim;
 pub mod severity;
 pub mod target;

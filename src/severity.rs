@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 /// Severity of a check (or of a single finding inside a check).
 ///
 /// `Critical` and `Required` failures gate the exit code; the others are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Informational: good practice, never gates anything.

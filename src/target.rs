@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
 use crate::diag::{Diagnostic, Position, Source};
 use crate::plan::Capability;
 use crate::template::{EnvText, Secret};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     pub name: EnvText,
@@ -29,7 +30,7 @@ pub struct Target {
     pub timeouts: Timeouts,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SamlTarget {
     #[serde(default)]
@@ -61,7 +62,7 @@ pub struct SamlTarget {
 }
 
 /// The SP settings of a second tenant; its IdP is not oinspect's, so no key is needed.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecondTenant {
     pub entity_id: EnvText,
@@ -74,7 +75,7 @@ fn default_clock_skew_secs() -> i64 {
 }
 
 /// How oinspect tells who (if anyone) is logged in after posting a Response.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionCheck {
     pub url: HttpUrl,
@@ -91,7 +92,7 @@ fn default_session_status() -> u16 {
     200
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RequiresSigned {
     Assertion,
@@ -100,7 +101,7 @@ pub enum RequiresSigned {
     Either,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdpTarget {
     #[serde(default)]
@@ -115,7 +116,7 @@ pub struct IdpTarget {
     pub cert: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScimTarget {
     pub base_url: HttpUrl,
@@ -126,7 +127,7 @@ pub struct ScimTarget {
     pub roles: Option<ScimRoles>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScimRoles {
     /// Role values users can carry in their `roles` attribute; the first two are used.
@@ -137,7 +138,7 @@ pub struct ScimRoles {
     pub resource: Option<EnvText>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScimAuth {
     /// `Authorization: Bearer <token>`.
@@ -153,7 +154,7 @@ pub struct ScimAuth {
     pub oauth: Option<OAuthClientCredentials>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthClientCredentials {
     pub token_url: HttpUrl,
@@ -166,7 +167,7 @@ pub struct OAuthClientCredentials {
     pub client_auth: ClientAuthMethod,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuthMethod {
     /// HTTP Basic with client id and secret (the method every server must support).
@@ -176,14 +177,14 @@ pub enum ClientAuthMethod {
     Post,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
     pub username: EnvText,
     pub password: Secret,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestUser {
     pub email: EnvText,
@@ -196,7 +197,7 @@ pub struct TestUser {
     pub groups: Vec<EnvText>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSettings {
     /// A PEM bundle of extra trusted CAs (private PKI).
@@ -207,7 +208,7 @@ pub struct TlsSettings {
     pub insecure: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Timeouts {
     #[serde(default = "default_request_secs")]
@@ -246,6 +247,20 @@ impl<'de> Deserialize<'de> for HttpUrl {
             )));
         }
         Ok(Self(url))
+    }
+}
+
+/// A string in the schema (`${env:...}` may stand for all or part of it).
+impl JsonSchema for HttpUrl {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HttpUrl".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "An absolute http:// or https:// URL (`${env:NAME}` allowed)."
+        })
     }
 }
 

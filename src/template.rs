@@ -351,6 +351,49 @@ impl<'de> Deserialize<'de> for Template {
     }
 }
 
+/// In plan and target files these are YAML scalars read as text: a string, or a number or
+/// boolean written without quotes (`count: 100`), which the loader reads as its text.
+fn scalar_text_schema(description: &str) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": ["string", "number", "boolean"],
+        "description": description
+    })
+}
+
+impl schemars::JsonSchema for Template {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Template".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        scalar_text_schema(
+            "Text with `{{...}}` placeholders (vars, captures, random.*, users.*) and `${env:NAME}` references.",
+        )
+    }
+}
+
+impl schemars::JsonSchema for EnvText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvText".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        scalar_text_schema("Text; `${env:NAME}` or `${env:NAME:-default}` is resolved when the file loads.")
+    }
+}
+
+impl schemars::JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        scalar_text_schema(
+            "A secret: write `${env:NAME}` rather than the value; masked as *** in every output.",
+        )
+    }
+}
+
 /// A target string with `${env:...}` resolved at load time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvText(pub String);

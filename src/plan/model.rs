@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -10,7 +11,7 @@ use crate::severity::Severity;
 use crate::template::Template;
 
 /// What a plan needs the target to describe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Capability {
     Scim,
@@ -26,10 +27,11 @@ impl Capability {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     /// Stable plan id, used as the JUnit testsuite name and the JUnit classname.
+    #[schemars(with = "String")]
     pub plan: Spanned<String>,
     pub title: String,
     #[serde(default)]
@@ -41,10 +43,11 @@ pub struct PlanFile {
     pub tests: Vec<TestSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestSpec {
     /// Stable dotted id (`scim.users.create`): CI history and `--only` depend on it.
+    #[schemars(with = "String")]
     pub id: Spanned<String>,
     pub title: String,
     pub severity: Severity,
@@ -62,11 +65,12 @@ pub struct TestSpec {
     /// Values rendered once when the test starts, available as `{{name}}` in its steps.
     #[serde(default)]
     pub vars: BTreeMap<String, Template>,
+    #[schemars(with = "Vec<StepSpec>")]
     pub steps: Vec<Spanned<StepSpec>>,
 }
 
 /// One step: exactly one action key (`scim`, `http`), then what to expect and capture.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     /// A request to the target's SCIM service (base URL and auth from the target).
@@ -102,7 +106,7 @@ pub struct StepSpec {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Require {
     pub name: String,
@@ -110,7 +114,7 @@ pub struct Require {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct When {
     /// A var or capture name.
@@ -119,7 +123,7 @@ pub struct When {
 }
 
 /// A SAML login driven by oinspect as the identity provider.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SamlStepSpec {
     pub flow: SamlFlow,
@@ -177,7 +181,7 @@ pub struct SamlStepSpec {
 }
 
 /// Which tenant of a multi-tenant app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantSpec {
     /// The target's main SAML settings.
@@ -186,13 +190,13 @@ pub enum TenantSpec {
     Second,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MeasureSpec {
     ClockSkew,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SamlFlow {
     SpInitiated,
@@ -201,7 +205,7 @@ pub enum SamlFlow {
     SpMetadata,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NameIdFormatSpec {
     Email,
@@ -209,7 +213,7 @@ pub enum NameIdFormatSpec {
     Persistent,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SignSpec {
     None,
@@ -218,7 +222,7 @@ pub enum SignSpec {
     Both,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AlgSpec {
     RsaSha256,
@@ -228,7 +232,7 @@ pub enum AlgSpec {
 }
 
 /// One attribute value or several.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(Template),
@@ -245,7 +249,7 @@ impl OneOrMany {
 }
 
 /// What the session check must show after a login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LoginExpect {
     /// Logged in, as exactly the identity the Response named.
@@ -254,7 +258,7 @@ pub enum LoginExpect {
     Rejected,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSpec {
     #[serde(default = "default_method")]
@@ -283,7 +287,7 @@ fn default_method() -> Method {
     Method::Get
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     Get,
@@ -309,7 +313,7 @@ impl Method {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum AuthOverride {
     /// Send no credentials.
@@ -322,7 +326,7 @@ pub enum AuthOverride {
 }
 
 /// Expected status: one code or any of a list.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum StatusExpect {
     One(u16),
@@ -350,7 +354,7 @@ impl std::fmt::Display for StatusExpect {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     #[serde(default)]
@@ -392,7 +396,7 @@ pub struct Expect {
 
 /// One assertion on the value(s) a JSONPath selects. Exactly one check per assertion keeps
 /// failure messages unambiguous.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonAssertion {
     pub path: String,
@@ -418,7 +422,7 @@ pub struct JsonAssertion {
     pub one_of: Option<Vec<serde_json::Value>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JsonType {
     String,
