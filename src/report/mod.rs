@@ -2,7 +2,11 @@
 //! which are pure functions of the finished [`RunReport`](crate::run::RunReport).
 
 pub mod artifacts;
+pub mod catalogue;
+pub mod github;
+pub mod html;
 pub mod json;
+pub mod jsonl;
 pub mod junit;
 pub mod terminal;
 pub mod text;
