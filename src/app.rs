@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::cli::{Cli, Command, CommonRunArgs, DemoArgs, IdpCommand, RunArgs};
+use crate::cli::{
+    Cli, Command, CommonRunArgs, DemoArgs, IdpCommand, OutputFormat, RunArgs, Verbosity,
+};
 use crate::demo::{Breaks, ReferenceApp};
 use crate::diag::Diagnostic;
 use crate::engine::RunContext;
@@ -16,7 +18,9 @@ use crate::exit;
 use crate::http::{ClientSettings, HttpClient};
 use crate::plan::{self, Plan};
 use crate::redact::Redactor;
-use crate::report::{self, terminal::Terminal};
+use crate::report::jsonl::JsonLines;
+use crate::report::terminal::{Stream, Terminal};
+use crate::report::{self};
 use crate::run::select::Selection;
 use crate::run::{self as runner, RunOptions};
 use crate::target::{self, Target};
@@ -44,18 +48,32 @@ impl std::fmt::Display for Invalid {
 }
 
 pub async fn main(cli: Cli) -> i32 {
+    let verbosity = cli.verbosity();
     let result = match cli.command {
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(args, verbosity).await,
         Command::List { plans } => list(&plans),
         Command::Validate { plans, target } => validate(&plans, target.as_deref()),
-        Command::Explain { id, plans } => explain(&id, &plans),
-        Command::Demo(args) => demo(args).await,
+        Command::Explain { id, all, plans } => explain(id.as_deref(), all, &plans),
+        Command::Demo(args) => demo(args, verbosity).await,
         Command::Idp(cmd) => idp(cmd),
         Command::Serve {
             port,
             breaks,
             rate_limit,
         } => serve(port, &breaks, rate_limit).await,
+        Command::Init(args) => init(&args).await,
+        Command::Schema { kind } => {
+            print_stdout(&crate::schema::render(kind));
+            Ok(exit::OK)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "oinspect", &mut out);
+            print_stdout(&String::from_utf8_lossy(&out));
+            Ok(exit::OK)
+        }
+        Command::Man => man(),
     };
     match result {
         Ok(code) => code,
@@ -122,9 +140,45 @@ fn validate(args: &[String], target: Option<&Path>) -> Result<i32, Invalid> {
     Ok(exit::OK)
 }
 
-fn explain(id: &str, extra: &[String]) -> Result<i32, Invalid> {
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth reporting.
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn man() -> Result<i32, Invalid> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone())
+        .render(&mut out)
+        .map_err(|e| Invalid::Message(format!("cannot render the man page: {e}")))?;
+    // One page for the whole tool: each subcommand's usage and options as a section.
+    for sub in cmd.get_subcommands().filter(|c| !c.is_hide_set()) {
+        let title = format!("oinspect {}", sub.get_name());
+        let man = clap_mangen::Man::new(sub.clone().bin_name(title.clone()));
+        out.extend_from_slice(format!(".SH \"{}\"\n", title.to_uppercase()).as_bytes());
+        man.render_description_section(&mut out)
+            .and_then(|()| man.render_synopsis_section(&mut out))
+            .and_then(|()| man.render_options_section(&mut out))
+            .map_err(|e| Invalid::Message(format!("cannot render the man page: {e}")))?;
+    }
+    print_stdout(&String::from_utf8_lossy(&out));
+    Ok(exit::OK)
+}
+
+fn explain(id: Option<&str>, all: bool, extra: &[String]) -> Result<i32, Invalid> {
     let mut plans = builtin_plans()?;
     plans.extend(plan::resolve_plan_args(extra)?);
+    if all {
+        print_stdout(&report::catalogue::catalogue(&plans));
+        return Ok(exit::OK);
+    }
+    let Some(id) = id else {
+        return Err(Invalid::Message(
+            "give a test id or --all; `oinspect list` shows the ids".into(),
+        ));
+    };
     let Some(t) = plans
         .iter()
         .flat_map(|p| p.tests.iter())
@@ -139,18 +193,38 @@ fn explain(id: &str, extra: &[String]) -> Result<i32, Invalid> {
             }
         )));
     };
-    println!("{} — {}", t.id, t.title);
-    println!("plan:     {} ({})", t.plan_id, t.location);
-    println!("severity: {}", t.severity);
-    println!("spec:     {}", t.spec);
-    println!("\nWhy\n  {}", t.why.replace('\n', "\n  "));
-    if let Some(fix) = &t.fix {
-        println!("\nHow to fix\n  {}", fix.replace('\n', "\n  "));
-    }
+    print_stdout(&report::catalogue::entry(t));
     Ok(exit::OK)
 }
 
-async fn run(args: RunArgs) -> Result<i32, Invalid> {
+async fn init(args: &crate::cli::InitArgs) -> Result<i32, Invalid> {
+    if args.interactive && !crate::init::can_ask() {
+        return Err(Invalid::Message(
+            "--interactive needs a terminal (stdin and stderr); give the values as flags instead"
+                .into(),
+        ));
+    }
+    let written = crate::init::run(args, &mut crate::init::Terminal)
+        .await
+        .map_err(Invalid::Message)?;
+    println!("wrote {}", written.path.display());
+    println!("IdP: {}", written.idp_note);
+    if written.to_fill.is_empty() {
+        println!("nothing left to fill in");
+    } else {
+        println!("fill in (marked FILL IN in the file):");
+        for f in &written.to_fill {
+            println!("  - {f}");
+        }
+    }
+    println!(
+        "then: oinspect validate --target {p}\n      oinspect idp metadata --target {p} > oinspect-idp.xml   (load it into your SP)\n      oinspect run --target {p}",
+        p = written.path.display()
+    );
+    Ok(exit::OK)
+}
+
+async fn run(args: RunArgs, verbosity: Verbosity) -> Result<i32, Invalid> {
     let target = target::load_target(&args.target)?;
     let plans = if args.plans.is_empty() {
         let all = builtin_plans()?;
@@ -171,10 +245,10 @@ async fn run(args: RunArgs) -> Result<i32, Invalid> {
         }
         plans
     };
-    execute(target, plans, &args.common).await
+    execute(target, plans, &args.common, verbosity).await
 }
 
-async fn demo(args: DemoArgs) -> Result<i32, Invalid> {
+async fn demo(args: DemoArgs, verbosity: Verbosity) -> Result<i32, Invalid> {
     if args.list_breaks {
         for b in crate::demo::catalogue() {
             println!("{:<36} {}", b.name, b.summary);
@@ -193,7 +267,7 @@ async fn demo(args: DemoArgs) -> Result<i32, Invalid> {
         .into_iter()
         .filter(|p| p.requires.iter().all(|c| target.has(*c)))
         .collect();
-    let code = execute(target, plans, &args.common).await;
+    let code = execute(target, plans, &args.common, verbosity).await;
     drop(app);
     code
 }
@@ -260,7 +334,12 @@ async fn serve(port: u16, breaks: &[String], rate_limit: Option<u64>) -> Result<
 }
 
 /// Selection, scheduling, reporting: shared by `run` and `demo`.
-async fn execute(target: Target, plans: Vec<Plan>, common: &CommonRunArgs) -> Result<i32, Invalid> {
+async fn execute(
+    target: Target,
+    plans: Vec<Plan>,
+    common: &CommonRunArgs,
+    verbosity: Verbosity,
+) -> Result<i32, Invalid> {
     let selection =
         Selection::new(&common.only, &common.skip).map_err(|e| Invalid::Message(e.to_string()))?;
     if !(common.timeout.is_finite() && common.timeout > 0.0) {
@@ -330,13 +409,24 @@ async fn execute(target: Target, plans: Vec<Plan>, common: &CommonRunArgs) -> Re
         }
     });
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-    let color = report::terminal::use_color(common.color);
+    // With --format json stdout carries only JSON Lines; the human report goes to stderr.
+    let json_lines = common.format == OutputFormat::Json;
+    let stream = if json_lines {
+        Stream::Stderr
+    } else {
+        Stream::Stdout
+    };
+    let color = report::terminal::use_color_on(common.color, stream);
     let terminal = tokio::spawn(async move {
-        let mut term = Terminal::new(color);
+        let mut term = Terminal::with_options(color, verbosity, stream);
+        let mut lines = json_lines.then(|| JsonLines::new(std::io::stdout()));
         while let Some(event) = events_rx.recv().await {
+            if let Some(l) = &mut lines {
+                l.handle(&event);
+            }
             term.handle(&event);
         }
-        term
+        (term, lines)
     });
     let report = runner::run(
         ctx,
@@ -350,17 +440,55 @@ async fn execute(target: Target, plans: Vec<Plan>, common: &CommonRunArgs) -> Re
     .await;
     signals.abort();
     let code = exit::for_report(&report);
-    let mut term = terminal
+    let (mut term, mut lines) = terminal
         .await
         .map_err(|e| Invalid::Message(format!("internal error in the terminal reporter: {e}")))?;
     term.finish(&report, code);
-    write_reports(&report, code, common);
+    write_reports(&report, code, common, &redactor);
+    if common.github_summary {
+        github_summary(&report, code, &redactor, stream);
+    }
+    if let Some(l) = &mut lines {
+        l.finish(&report, code);
+    }
     Ok(code)
+}
+
+/// `--github-summary`: the step summary file and the `::error` annotations (on stdout, where
+/// the runner reads workflow commands; on stderr when stdout carries JSON Lines).
+fn github_summary(report: &runner::RunReport, code: i32, redactor: &Redactor, stream: Stream) {
+    match std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+        Some(path) => {
+            let path = std::path::PathBuf::from(path);
+            if let Err(e) = report::github::append_step_summary(&path, report, code, redactor) {
+                eprintln!(
+                    "error: cannot append the GitHub step summary to {}: {e}",
+                    path.display()
+                );
+            }
+        }
+        None => eprintln!(
+            "warning: --github-summary: GITHUB_STEP_SUMMARY is not set (not in GitHub Actions?); only the annotations are printed"
+        ),
+    }
+    let annotations = report::github::annotations(report, redactor).join("\n");
+    if annotations.is_empty() {
+        return;
+    }
+    match stream {
+        Stream::Stdout => print_stdout(&format!("{annotations}\n")),
+        Stream::Stderr => eprintln!("{annotations}"),
+    }
 }
 
 /// Report files are written whatever the outcome; a file that cannot be written is said
 /// on stderr but does not change the verdict (the terminal report stands).
-fn write_reports(report: &runner::RunReport, code: i32, common: &CommonRunArgs) {
+fn write_reports(
+    report: &runner::RunReport,
+    code: i32,
+    common: &CommonRunArgs,
+    redactor: &Redactor,
+) {
     if let Some(path) = &common.junit {
         match report::junit::render(report) {
             Ok(xml) => save(path, xml.as_bytes(), "JUnit report"),
@@ -372,6 +500,10 @@ fn write_reports(report: &runner::RunReport, code: i32, common: &CommonRunArgs) 
             Ok(json) => save(path, json.as_bytes(), "JSON report"),
             Err(e) => eprintln!("error: cannot render the JSON report: {e}"),
         }
+    }
+    if let Some(path) = &common.html {
+        let html = report::html::render(report, code, redactor);
+        save(path, html.as_bytes(), "HTML report");
     }
     if let Some(dir) = &common.artifacts
         && let Err(e) = report::artifacts::write(report, dir)

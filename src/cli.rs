@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::report::terminal::ColorChoice;
+pub use crate::schema::SchemaKind;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -25,8 +26,40 @@ Exit codes:
     after_help = EXIT_CODES,
 )]
 pub struct Cli {
+    /// Print only the summary (per plan and overall) and the verdict
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail: -v lists each test's exchanges as they finish, -vv prints them in full
+    /// (secrets redacted)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// How much the terminal reporter prints.
+    pub fn verbosity(&self) -> Verbosity {
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, 1) => Verbosity::Steps,
+            (false, _) => Verbosity::Exchanges,
+        }
+    }
+}
+
+/// Terminal detail, from `-q` / `-v` / `-vv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// `-q`: the summary only.
+    Quiet,
+    /// A line per test, then failure details and the summary.
+    Normal,
+    /// `-v`: also each exchange of every test, one line each.
+    Steps,
+    /// `-vv`: also every exchange in full (headers and bodies, secrets redacted).
+    Exchanges,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,10 +91,19 @@ pub enum Command {
         target: Option<PathBuf>,
     },
     /// Explain a check: why it exists, its spec reference, how to fix a failure
-    #[command(after_help = "Example:\n  oinspect explain scim.users.create")]
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  oinspect explain scim.users.create\n",
+        "  oinspect explain --all > docs/checks.md     the catalogue of every built-in check (Markdown)",
+    ))]
     Explain {
         /// A test id, as `oinspect list` prints it
-        id: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every check of the built-in plans (and of `--plan` files), grouped by plan, as
+        /// Markdown: what docs/checks.md holds
+        #[arg(long)]
+        all: bool,
         /// Also look in these plan files
         #[arg(long = "plan")]
         plans: Vec<String>,
@@ -90,6 +132,97 @@ pub enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
         rate_limit: Option<u64>,
     },
+    /// Write a commented target.yaml from your SP's SAML metadata (and/or flags)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  oinspect init --sp-metadata https://acme.example/saml/metadata\n",
+        "  oinspect init --sp-metadata sp.xml --out acme.yaml --create-idp-key\n",
+        "  oinspect init --entity-id https://acme.example --acs-url https://acme.example/saml/acs --interactive\n",
+        "\n",
+        "Never overwrites an existing file. The target's placeholders (marked FILL IN) are listed\n",
+        "on stderr; `oinspect validate --target FILE` checks the result.",
+    ))]
+    Init(InitArgs),
+    /// Print the JSON Schema (draft-07) of plan or target files, for editors
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  oinspect schema target > target.schema.json\n",
+        "\n",
+        "Then start a target or plan file with\n",
+        "  # yaml-language-server: $schema=target.schema.json\n",
+        "for completion and checking in editors that use the YAML language server.",
+    ))]
+    Schema {
+        #[arg(value_enum)]
+        kind: SchemaKind,
+    },
+    /// Print a shell completion script
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  oinspect completions bash > ~/.local/share/bash-completion/completions/oinspect\n",
+        "  oinspect completions zsh > \"${fpath[1]}/_oinspect\"\n",
+        "  oinspect completions fish > ~/.config/fish/completions/oinspect.fish",
+    ))]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  oinspect man > oinspect.1 && man ./oinspect.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// SP metadata, a URL or a file: fills the entity ID, ACS URL and signing requirements
+    #[arg(long, value_name = "URL|FILE")]
+    pub sp_metadata: Option<String>,
+    /// Where to write the target (never overwritten)
+    #[arg(long, value_name = "FILE", default_value = "target.yaml")]
+    pub out: PathBuf,
+    /// The target's display name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The SP's entity ID (default: from the metadata)
+    #[arg(long, value_name = "ID")]
+    pub entity_id: Option<String>,
+    /// The SP's ACS URL (default: the metadata's HTTP-POST ACS)
+    #[arg(long, value_name = "URL")]
+    pub acs_url: Option<String>,
+    /// Where a browser starts an SP-initiated login
+    #[arg(long, value_name = "URL")]
+    pub login_url: Option<String>,
+    /// A URL that shows who is logged in (for the session check)
+    #[arg(long, value_name = "URL")]
+    pub session_check_url: Option<String>,
+    /// JSONPath into the session check's body whose value is the logged-in identity
+    #[arg(long, value_name = "PATH")]
+    pub session_check_json_path: Option<String>,
+    /// The app's SCIM base URL
+    #[arg(long, value_name = "URL")]
+    pub scim_url: Option<String>,
+    /// Environment variable holding the SCIM bearer token
+    #[arg(long, value_name = "NAME", default_value = "SCIM_TOKEN")]
+    pub scim_token_env: String,
+    /// The test user's email (the NameID of its logins)
+    #[arg(long, value_name = "EMAIL")]
+    pub user_email: Option<String>,
+    /// The test IdP's entity ID, as the SP is (or will be) configured with it
+    #[arg(
+        long,
+        value_name = "ID",
+        default_value = "http://www.okta.com/exk-oinspect"
+    )]
+    pub idp_entity_id: String,
+    /// Directory of the test IdP's key and certificate (relative to the target file)
+    #[arg(long, value_name = "DIR", default_value = "idp")]
+    pub idp_dir: PathBuf,
+    /// Create the test IdP's key and certificate in --idp-dir when they do not exist
+    #[arg(long)]
+    pub create_idp_key: bool,
+    /// Ask for the values neither the metadata nor the flags gave (needs a terminal)
+    #[arg(long)]
+    pub interactive: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +275,15 @@ pub struct DemoArgs {
     pub common: CommonRunArgs,
 }
 
+/// What `run` and `demo` print on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// The human report (a line per test, failure details, summary).
+    Terminal,
+    /// One JSON object per line: run started, test started/finished, findings, summary.
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct CommonRunArgs {
     /// Run only tests whose id (or plan id) matches this glob (repeatable)
@@ -159,6 +301,17 @@ pub struct CommonRunArgs {
     /// Save each test's evidence (requests, responses), secrets redacted
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+    /// Write a self-contained HTML report (decoded SAML messages, SCIM exchanges; no network)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Append a Markdown summary to $GITHUB_STEP_SUMMARY and print `::error` annotations
+    /// for required failures (GitHub Actions)
+    #[arg(long)]
+    pub github_summary: bool,
+    /// What stdout carries: the terminal report, or JSON Lines events for other tools
+    /// (the terminal report then goes to stderr)
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal, value_name = "FORMAT")]
+    pub format: OutputFormat,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, env = "OINSPECT_COLOR")]
     pub color: ColorChoice,
     /// Tests run at once (sequences always run in order)

@@ -10,6 +10,7 @@ pub mod diag;
 pub mod engine;
 pub mod exit;
 pub mod http;
+pub mod init;
 pub mod plan;
 pub mod redact;
 pub mod report;

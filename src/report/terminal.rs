@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use colored::Colorize;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::cli::Verbosity;
 use crate::report::text;
 use crate::run::RunReport;
 use crate::run::events::Event;
@@ -23,6 +24,11 @@ pub enum ColorChoice {
 /// Decides once whether stdout gets color: `--color`, then NO_COLOR (no-color.org), then
 /// CLICOLOR_FORCE/FORCE_COLOR, then "is stdout a terminal that is not dumb".
 pub fn use_color(choice: ColorChoice) -> bool {
+    use_color_on(choice, Stream::Stdout)
+}
+
+/// [`use_color`] for the stream the report goes to.
+pub fn use_color_on(choice: ColorChoice, stream: Stream) -> bool {
     let env_set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
     match choice {
         ColorChoice::Always => true,
@@ -33,25 +39,52 @@ pub fn use_color(choice: ColorChoice) -> bool {
             } else if env_set("CLICOLOR_FORCE") || env_set("FORCE_COLOR") {
                 true
             } else {
-                std::io::stdout().is_terminal()
-                    && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(false)
+                let tty = match stream {
+                    Stream::Stdout => std::io::stdout().is_terminal(),
+                    Stream::Stderr => std::io::stderr().is_terminal(),
+                };
+                tty && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(false)
             }
         }
     }
 }
 
+/// Where the terminal report goes: stdout, or stderr when stdout carries JSON Lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
 pub struct Terminal {
     bar: Option<ProgressBar>,
     out: Box<dyn Write + Send>,
+    verbosity: Verbosity,
 }
 
 impl Terminal {
     pub fn new(color: bool) -> Self {
+        Self::with_options(color, Verbosity::Normal, Stream::Stdout)
+    }
+
+    pub fn with_options(color: bool, verbosity: Verbosity, stream: Stream) -> Self {
         // `colored` would decide from stdout and its own env rules; we decided already.
         colored::control::set_override(color);
+        let out: Box<dyn Write + Send> = match stream {
+            Stream::Stdout => Box::new(std::io::stdout()),
+            Stream::Stderr => Box::new(std::io::stderr()),
+        };
         Self {
             bar: None,
-            out: Box::new(std::io::stdout()),
+            out,
+            verbosity,
+        }
+    }
+
+    /// A line shown at the default verbosity and above (everything but the summary).
+    fn detail(&mut self, text: &str) {
+        if self.verbosity > Verbosity::Quiet {
+            self.line(text);
         }
     }
 
@@ -69,7 +102,7 @@ impl Terminal {
     pub fn handle(&mut self, event: &Event) {
         match event {
             Event::RunStarted(info) => {
-                self.line(&format!(
+                self.detail(&format!(
                     "{} {} · target: {} · seed {} · {} tests in {} plans · jobs {}",
                     "oinspect".bold(),
                     info.tool_version,
@@ -80,7 +113,7 @@ impl Terminal {
                     info.jobs
                 ));
                 for w in &info.warnings {
-                    self.line(&format!("{} {w}", "warning:".yellow().bold()));
+                    self.detail(&format!("{} {w}", "warning:".yellow().bold()));
                 }
                 let on_tty = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
                 if on_tty {
@@ -103,7 +136,30 @@ impl Terminal {
                 if let Some(bar) = &self.bar {
                     bar.inc(1);
                 }
-                self.line(&result_line(r));
+                self.detail(&result_line(r));
+                match self.verbosity {
+                    Verbosity::Steps => {
+                        for e in &r.evidence {
+                            self.line(&format!("        {} {}", "·".dimmed(), exchange_line(e)));
+                        }
+                    }
+                    Verbosity::Exchanges => {
+                        for (i, e) in r.evidence.iter().enumerate() {
+                            self.line(&format!(
+                                "        {} exchange {}/{} ({} ms)",
+                                "·".dimmed(),
+                                i + 1,
+                                r.evidence.len(),
+                                e.duration_ms
+                            ));
+                            // Evidence is recorded redacted: nothing here can hold a secret.
+                            for l in e.to_string().lines() {
+                                self.line(&format!("          {l}"));
+                            }
+                        }
+                    }
+                    Verbosity::Quiet | Verbosity::Normal => {}
+                }
             }
             Event::Interrupted => {
                 self.line(&format!(
@@ -112,7 +168,7 @@ impl Terminal {
                 ));
             }
             Event::CleanupStarted { pending } => {
-                self.line(&format!(
+                self.detail(&format!(
                     "cleanup: removing {pending} resources the run created"
                 ));
             }
@@ -120,7 +176,7 @@ impl Terminal {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                self.line(&format!("cleanup: removed {}", report.removed.len()));
+                self.detail(&format!("cleanup: removed {}", report.removed.len()));
                 for left in &report.left_behind {
                     self.line(&format!(
                         "{} {} ({})",
@@ -144,6 +200,9 @@ impl Terminal {
             .filter(|r| matches!(r.outcome, Outcome::Fail | Outcome::Error))
             .collect();
         notable.sort_by_key(|r| (r.outcome != Outcome::Fail, std::cmp::Reverse(r.severity)));
+        if self.verbosity == Verbosity::Quiet {
+            notable.clear();
+        }
         if !notable.is_empty() {
             self.line("");
             self.line(&"Failures and errors".bold().to_string());
@@ -159,7 +218,9 @@ impl Terminal {
                 }
             }
         }
-        self.line("");
+        if self.verbosity > Verbosity::Quiet {
+            self.line("");
+        }
         self.line(&"Summary".bold().to_string());
         for plan in &report.info.plans {
             let c = Counts::of(report.results.iter().filter(|r| r.plan == plan.id));
@@ -221,6 +282,15 @@ fn result_line(r: &TestResult) -> String {
         line.push_str(&format!("\n        {} {note}", "note:".dimmed()));
     }
     line
+}
+
+/// `-v`: one exchange on one line: `POST http://host/scim/v2/Users -> HTTP 201 (3 ms)`.
+fn exchange_line(e: &crate::http::Exchange) -> String {
+    if e.response.is_none() && e.error.is_none() {
+        // A decoded protocol message (AuthnRequest, Response) recorded beside the exchanges.
+        return e.request.start_line.clone();
+    }
+    format!("{} ({} ms)", e.summary(), e.duration_ms)
 }
 
 fn counts_text(c: &Counts) -> String {
