@@ -70,6 +70,8 @@ pub enum Command {
         "  oinspect run --target acme.yaml                      every built-in plan the target has settings for\n",
         "  oinspect run scim-rfc --target acme.yaml --junit junit.xml --json report.json\n",
         "  oinspect run my-plan.yaml --target acme.yaml --only 'scim.users.*' --seed 42\n",
+        "  oinspect run --target acme.yaml --html report.html --github-summary   in a GitHub Actions step\n",
+        "  oinspect -q run --target acme.yaml --format json > events.jsonl        JSON Lines for other tools\n",
         "\n",
         "Exit codes: 0 passed, 1 required test failed, 2 invalid input, 3 errors, 4 no test selected, 130 interrupted",
     ))]
@@ -114,6 +116,7 @@ pub enum Command {
         "  oinspect demo\n",
         "  oinspect demo --junit junit.xml --json report.json\n",
         "  oinspect demo --break scim-no-409        show what a broken app looks like\n",
+        "  oinspect demo --break saml-signature-unbound --html report.html   the decoded SAML of a failure\n",
         "  oinspect demo --list-breaks",
     ))]
     Demo(DemoArgs),
