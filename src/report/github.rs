@@ -333,7 +333,7 @@ mod tests {
             spec: "RFC 7644 §3.3".into(),
             why: "w".into(),
             fix: Some("do x".into()),
-            location: if i % 2 == 0 {
+            location: if i.is_multiple_of(2) {
                 "builtin:p.yaml:3:5".into()
             } else {
                 "plans/my,plan:x.yaml:12:7".into()
@@ -346,7 +346,7 @@ mod tests {
             .map(|i| {
                 result(
                     i,
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         Outcome::Pass
                     } else {
                         Outcome::Fail

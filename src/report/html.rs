@@ -141,9 +141,9 @@ pub fn render(report: &RunReport, exit_code: i32, redactor: &Redactor) -> String
         redactor,
     };
     p.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    let _ = write!(
+    let _ = writeln!(
         p.out,
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src {}; script-src {}; img-src data:; base-uri 'none'; form-action 'none'\">\n",
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src {}; script-src {}; img-src data:; base-uri 'none'; form-action 'none'\">",
         csp_hash(STYLE),
         csp_hash(SCRIPT)
     );
@@ -374,11 +374,7 @@ fn test(p: &mut Page, r: &TestResult) {
     }
     p.raw("</table>\n");
     if !r.evidence.is_empty() {
-        let _ = write!(
-            p.out,
-            "<h3>Evidence ({} exchanges)</h3>\n",
-            r.evidence.len()
-        );
+        let _ = writeln!(p.out, "<h3>Evidence ({} exchanges)</h3>", r.evidence.len());
         for (i, e) in r.evidence.iter().enumerate() {
             exchange(p, i + 1, e);
         }
