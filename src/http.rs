@@ -11,13 +11,21 @@ use crate::redact::Redactor;
 pub const DEFAULT_BODY_CAP: usize = 16 * 1024 * 1024;
 /// How much of a body evidence keeps; enough to show any real SCIM or SAML message.
 const EVIDENCE_BODY_BYTES: usize = 64 * 1024;
+/// serde_json's nesting limit (its default recursion limit), named in error messages.
+const MAX_JSON_DEPTH: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("could not connect to {url}: {reason}")]
     Connect { url: String, reason: String },
-    #[error("no response from {url} within {secs:.1}s")]
-    Timeout { url: String, secs: f64 },
+    #[error("timed out after {secs:.1}s waiting for {waiting_for} from {url}")]
+    Timeout {
+        url: String,
+        secs: f64,
+        /// `the response` (nothing or only part of the head arrived) or `the rest of the
+        /// response body` (the head came, then the body stalled).
+        waiting_for: &'static str,
+    },
     #[error("response body from {url} exceeds the {cap} byte cap")]
     BodyTooLarge { url: String, cap: usize },
     #[error("request to {url} failed: {reason}")]
@@ -58,7 +66,24 @@ impl HttpResponse {
         if self.body.is_empty() {
             return Err("the response body is empty".into());
         }
-        serde_json::from_slice(&self.body).map_err(|e| format!("the body is not valid JSON: {e}"))
+        // JSON exchanged between systems must be UTF-8 (RFC 8259 §8.1); serde_json would only
+        // say "invalid unicode code point", which hides the cause.
+        if let Err(e) = std::str::from_utf8(&self.body) {
+            return Err(format!(
+                "the body is not valid UTF-8 (byte {} is invalid; RFC 8259 §8.1 requires UTF-8 JSON)",
+                e.valid_up_to()
+            ));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let text = e.to_string();
+            if text.starts_with("recursion limit exceeded") {
+                format!(
+                    "the body is not usable JSON: arrays and objects nested deeper than {MAX_JSON_DEPTH} levels ({text})"
+                )
+            } else {
+                format!("the body is not valid JSON: {text}")
+            }
+        })
     }
 }
 
@@ -245,8 +270,10 @@ impl HttpClient {
         if let Some(body) = &req.body {
             builder = builder.body(body.clone());
         }
-        let map_err = |e: reqwest::Error| self.classify(&url_text, e);
-        let mut resp = builder.send().await.map_err(map_err)?;
+        let mut resp = builder
+            .send()
+            .await
+            .map_err(|e| self.classify(&url_text, e, "the response"))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -266,7 +293,7 @@ impl HttpClient {
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| self.classify(&url_text, e))?
+            .map_err(|e| self.classify(&url_text, e, "the rest of the response body"))?
         {
             if body.len() + chunk.len() > cap {
                 return Err(HttpError::BodyTooLarge { url: url_text, cap });
@@ -280,12 +307,13 @@ impl HttpClient {
         })
     }
 
-    fn classify(&self, url: &str, e: reqwest::Error) -> HttpError {
+    fn classify(&self, url: &str, e: reqwest::Error, waiting_for: &'static str) -> HttpError {
         let reason = self.redactor.redact(&error_chain(&e)).into_owned();
         if e.is_timeout() {
             HttpError::Timeout {
                 url: url.to_string(),
                 secs: self.settings.timeout.as_secs_f64(),
+                waiting_for,
             }
         } else if e.is_connect() {
             HttpError::Connect {
@@ -352,4 +380,29 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(bytes: &[u8]) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: bytes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_invalid_utf8_and_excessive_nesting() {
+        let e = body(b"{\"id\":\"\xff\"}").json().unwrap_err();
+        assert!(e.contains("not valid UTF-8 (byte 7 is invalid"), "{e}");
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = body(deep.as_bytes()).json().unwrap_err();
+        assert!(e.contains("nested deeper than 128 levels"), "{e}");
+        let e = body(b"{").json().unwrap_err();
+        assert!(e.starts_with("the body is not valid JSON: EOF"), "{e}");
+        assert_eq!(body(b"[[1]]").json().unwrap(), serde_json::json!([[1]]));
+    }
 }
