@@ -328,7 +328,25 @@ impl HttpClient {
         }
     }
 
+    fn learn_cookies(&self, headers: &[(String, String)], name: &str) {
+        for (k, v) in headers {
+            if !k.eq_ignore_ascii_case(name) {
+                continue;
+            }
+            // `Set-Cookie: name=value; Path=/` holds one cookie, `Cookie: a=1; b=2` several.
+            let pairs = if name == "set-cookie" {
+                v.split(';').take(1).collect::<Vec<_>>()
+            } else {
+                v.split(';').collect()
+            };
+            for (_, value) in pairs.iter().filter_map(|p| p.split_once('=')) {
+                self.redactor.add_learned(value);
+            }
+        }
+    }
+
     fn record_request(&self, req: &HttpRequest) -> RecordedMessage {
+        self.learn_cookies(&req.headers, "cookie");
         let (body, truncated) = req
             .body
             .as_deref()
@@ -343,6 +361,10 @@ impl HttpClient {
     }
 
     fn record_response(&self, resp: &HttpResponse) -> RecordedMessage {
+        // Cookie values are session credentials: once the vendor sets one, it is masked
+        // wherever it shows up (a page or an error that echoes the Cookie header), this
+        // response's body included.
+        self.learn_cookies(&resp.headers, "set-cookie");
         let (body, truncated) = self.evidence_body(&resp.body);
         RecordedMessage {
             start_line: format!("HTTP {}", resp.status),

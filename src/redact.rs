@@ -39,13 +39,23 @@ impl Redactor {
         if secret.chars().count() < 4 || secrets.contains(&secret) {
             return;
         }
-        // A secret also travels percent-encoded in URLs and form bodies.
-        let encoded = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
-        if encoded != secret && !secrets.contains(&encoded) {
-            secrets.push(encoded);
+        for form in encoded_forms(&secret) {
+            if form != secret && !secrets.contains(&form) {
+                secrets.push(form);
+            }
         }
         secrets.push(secret);
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// Registers a value learned from the vendor that is a credential, such as a session
+    /// cookie: like [`Redactor::add`], but only values long enough to be unguessable, so a
+    /// `lang=en-US` cookie does not mask ordinary text.
+    pub fn add_learned(&self, value: &str) {
+        let value = value.trim().trim_matches('"');
+        if value.chars().count() >= MIN_LEARNED_SECRET_CHARS {
+            self.add(value.to_string());
+        }
     }
 
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
@@ -90,6 +100,53 @@ impl Redactor {
     }
 }
 
+/// Shortest cookie value treated as a credential (session IDs are far longer).
+const MIN_LEARNED_SECRET_CHARS: usize = 8;
+/// Shortest base64 run of a secret that is masked: shorter runs would mask chance matches in
+/// signatures and certificates while hiding little.
+const MIN_BASE64_RUN: usize = 8;
+
+/// The other forms a secret travels in, each masked like the secret itself:
+/// - percent-encoded, as in form bodies (`+` for space) and URL paths (`%20`);
+/// - JSON-escaped, as a vendor echoing it inside a JSON string writes it;
+/// - base64 in both alphabets, at each of the three alignments it can have inside a longer
+///   encoded text (`Basic base64(user:password)`, an echoed `base64("Bearer " + token)`):
+///   the run of base64 characters that depends on the secret's bytes alone. What is left
+///   around a masked run encodes at most two bytes of the secret at each end.
+fn encoded_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut out = Vec::new();
+    let form = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
+    out.push(form.replace('+', "%20"));
+    if let Ok(json) = serde_json::to_string(secret) {
+        out.push(json[1..json.len() - 1].to_string());
+    }
+    // Encoded as is, and form-encoded first (RFC 6749 §2.3.1 Basic client credentials).
+    let mut base64_of = vec![secret.as_bytes()];
+    if form != secret {
+        base64_of.push(form.as_bytes());
+    }
+    for bytes in base64_of {
+        // Skipping 0, 2 or 1 leading bytes puts the rest on a 3-byte group boundary when
+        // the secret starts at offset 0, 1 or 2 of a group.
+        for skip in [0, 2, 1] {
+            let Some(rest) = bytes.get(skip..) else {
+                continue;
+            };
+            let whole = rest.len() / 3 * 3;
+            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                let run = engine.encode(&rest[..whole]);
+                if run.len() >= MIN_BASE64_RUN {
+                    out.push(run);
+                }
+            }
+        }
+    }
+    out.push(form);
+    out
+}
+
 fn is_cookie_attribute(name: &str) -> bool {
     matches!(
         name.trim().to_ascii_lowercase().as_str(),
@@ -106,6 +163,40 @@ mod tests {
         let r = Redactor::new(["tok/en+1".to_string()]);
         assert_eq!(r.redact("a tok/en+1 b"), "a *** b");
         assert_eq!(r.redact("?t=tok%2Fen%2B1"), "?t=***");
+    }
+
+    #[test]
+    fn masks_base64_at_every_alignment_and_json_escapes() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+        let secret = "pw \"Quoted\" /+=%&x9";
+        let r = Redactor::new([secret.to_string()]);
+        for prefix in ["", "u", "us", "user:", "Bearer "] {
+            for engine in [&STANDARD, &URL_SAFE] {
+                let encoded = engine.encode(format!("{prefix}{secret}-tail"));
+                let shown = r.redact(&encoded);
+                assert!(shown.contains(MASK), "{prefix:?}: {encoded} -> {shown}");
+                // Most of the secret's 26 base64 characters are gone.
+                assert!(
+                    shown.len() + 17 <= encoded.len(),
+                    "{prefix:?}: {encoded} -> {shown}"
+                );
+            }
+        }
+        let json = serde_json::json!({ "echo": secret }).to_string();
+        assert_eq!(r.redact(&json), r#"{"echo":"***"}"#);
+        assert_eq!(
+            r.redact("/a/pw%20%22Quoted%22%20%2F%2B%3D%25%26x9"),
+            "/a/***"
+        );
+    }
+
+    #[test]
+    fn learned_values_must_be_long() {
+        let r = Redactor::default();
+        r.add_learned("en-US");
+        r.add_learned("\"sesCk9e8d7c6b5a4f3\"");
+        assert_eq!(r.redact("en-US sesCk9e8d7c6b5a4f3"), "en-US ***");
     }
 
     #[test]

@@ -378,7 +378,9 @@ impl schemars::JsonSchema for EnvText {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        scalar_text_schema("Text; `${env:NAME}` or `${env:NAME:-default}` is resolved when the file loads.")
+        scalar_text_schema(
+            "Text; `${env:NAME}` or `${env:NAME:-default}` is resolved when the file loads.",
+        )
     }
 }
 

@@ -21,6 +21,13 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("saml-audience-optional", &[]),
     ("saml-comment-truncation", &[]),
     (
+        "saml-decrypted-unverified",
+        &[
+            "saml.security.encrypted-unsigned-inner",
+            "saml.security.encrypted-wrong-key",
+        ],
+    ),
+    (
         "saml-deprovisioned-allowed",
         &["saml.deprovisioned-user.rejected"],
     ),

@@ -20,6 +20,9 @@ pub const OAUTH_CLIENT_ID: &str = "oinspect-demo";
 /// intercepts the redirect to it.
 pub const DEMO_IDP_ENTITY_ID: &str = "http://www.okta.com/exk-oinspect-demo";
 pub const DEMO_IDP_SSO_URL: &str = "https://idp.oinspect.test/sso";
+/// The IdP of the app's second tenant (another customer's Okta org): the reference app
+/// holds its certificate, oinspect never its key.
+pub const DEMO_TENANT_B_IDP_ENTITY_ID: &str = "http://www.okta.com/exk-oinspect-tenant-b";
 const DEMO_PRIMARY_USER: &str = "ada@example.test";
 const DEMO_VICTIM_USER: &str = "ceo@example.test";
 
@@ -33,12 +36,16 @@ pub struct ReferenceApp {
     pub client_secret: String,
     pub scim: ScimServer,
     pub saml: SamlSp,
+    /// The same app's second tenant, on its own port with its own IdP.
+    pub tenant_b: SamlSp,
+    pub tenant_b_addr: SocketAddr,
     /// The test IdP's key and certificate, written for the target (key mode 0600); the
     /// directory goes away with the app.
     pub idp_key_path: std::path::PathBuf,
     pub idp_cert_path: std::path::PathBuf,
     _idp_dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
+    shutdown_b: Option<oneshot::Sender<()>>,
 }
 
 impl ReferenceApp {
@@ -52,12 +59,23 @@ impl ReferenceApp {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
+        let tenant_b_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let tenant_b_addr = tenant_b_listener.local_addr()?;
+        let tenant_b_url = format!("http://{tenant_b_addr}");
         // RSA key generation is most of the app's start-up time: make the two keys at once.
         let idp = tokio::task::spawn_blocking(|| {
             IdpIdentity::generate(DEMO_IDP_ENTITY_ID, DEMO_IDP_SSO_URL, KeyKind::Rsa2048)
         });
         let sp_identity = tokio::task::spawn_blocking(|| {
             IdpIdentity::generate("reference-sp", DEMO_IDP_SSO_URL, KeyKind::Rsa2048)
+        });
+        // The SP's encryption key pair, apart from its signing key (RSA: key transport).
+        let sp_encryption = tokio::task::spawn_blocking(|| {
+            IdpIdentity::generate(
+                "reference-sp-encryption",
+                DEMO_IDP_SSO_URL,
+                KeyKind::Rsa2048,
+            )
         });
         let idp = idp
             .await
@@ -66,6 +84,20 @@ impl ReferenceApp {
         let sp_identity = sp_identity
             .await
             .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)?;
+        let sp_encryption = sp_encryption
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)?;
+        // Tenant B's IdP and SP keys: EC, because they are cheap to make and nothing here
+        // depends on their kind.
+        let tenant_b_idp = IdpIdentity::generate(
+            DEMO_TENANT_B_IDP_ENTITY_ID,
+            DEMO_IDP_SSO_URL,
+            KeyKind::EcP256,
+        )
+        .map_err(std::io::Error::other)?;
+        let tenant_b_sp = IdpIdentity::generate("tenant-b-sp", DEMO_IDP_SSO_URL, KeyKind::EcP256)
             .map_err(std::io::Error::other)?;
         let idp_dir = tempfile::Builder::new()
             .prefix("oinspect-demo-idp-")
@@ -92,6 +124,8 @@ impl ReferenceApp {
             idp_certs: vec![idp.cert.clone()],
             sp_key: sp_identity.key,
             sp_cert: sp_identity.cert,
+            enc_key: sp_encryption.key.clone(),
+            enc_cert: sp_encryption.cert.clone(),
             clock_skew_secs: 60,
             requires_signed: RequiresSigned::Assertion,
             breaks: breaks.clone(),
@@ -100,6 +134,26 @@ impl ReferenceApp {
                 std::sync::Arc::new(move |name_id: &str| scim.user_active(name_id))
             }),
         });
+        let tenant_b = SamlSp::new(SamlSpConfig {
+            sp_entity_id: format!("{tenant_b_url}/saml/metadata"),
+            base_url: tenant_b_url.clone(),
+            idp_entity_id: DEMO_TENANT_B_IDP_ENTITY_ID.to_string(),
+            idp_sso_url: DEMO_IDP_SSO_URL.to_string(),
+            idp_certs: vec![tenant_b_idp.cert.clone()],
+            sp_key: tenant_b_sp.key,
+            sp_cert: tenant_b_sp.cert,
+            // One decryption key for every tenant, as multi-tenant SaaS apps often have (and
+            // one RSA key generation less at start-up).
+            enc_key: sp_encryption.key,
+            enc_cert: sp_encryption.cert,
+            clock_skew_secs: 60,
+            requires_signed: RequiresSigned::Assertion,
+            breaks: breaks.clone(),
+            provisioning: None,
+        });
+        // What a single trust store for all tenants would hold (used only under the
+        // `saml-shared-tenant-trust` break).
+        tenant_b.add_peer_tenant(DEMO_IDP_ENTITY_ID, idp.cert.clone());
         let client_secret = format!("demo-secret-{:032x}", rand::rng().random::<u128>());
         let oauth = oauth::TokenEndpoint {
             client_id: OAUTH_CLIENT_ID.to_string(),
@@ -126,6 +180,15 @@ impl ReferenceApp {
                 })
                 .await;
         });
+        let (tx_b, rx_b) = oneshot::channel::<()>();
+        let router_b = tenant_b.router();
+        tokio::spawn(async move {
+            let _ = axum::serve(tenant_b_listener, router_b)
+                .with_graceful_shutdown(async {
+                    let _ = rx_b.await;
+                })
+                .await;
+        });
         Ok(Self {
             addr,
             token,
@@ -135,7 +198,10 @@ impl ReferenceApp {
             idp_key_path,
             idp_cert_path,
             _idp_dir: idp_dir,
+            tenant_b,
+            tenant_b_addr,
             shutdown: Some(tx),
+            shutdown_b: Some(tx_b),
         })
     }
 
@@ -160,12 +226,15 @@ impl ReferenceApp {
              saml:\n  sp_metadata: {base}/saml/metadata\n  entity_id: {base}/saml/metadata\n  acs_url: {base}/saml/acs\n  login_url: {base}/saml/login\n\
              \x20 session_check: {{ url: {base}/api/me, status: 200, json_path: \"$.nameid\" }}\n\
              \x20 requires_signed: assertion\n  default_relay_state: /app\n\
+             \x20 second_tenant:\n    entity_id: {tenant_b}/saml/metadata\n    acs_url: {tenant_b}/saml/acs\n\
+             \x20   session_check: {{ url: {tenant_b}/api/me, status: 200, json_path: \"$.nameid\" }}\n\
              idp:\n  entity_id: {DEMO_IDP_ENTITY_ID}\n  sso_url: {DEMO_IDP_SSO_URL}\n\
              \x20 key: {key}\n  cert: {cert}\n\
              users:\n  primary: {{ email: ada@example.test, given_name: Ada, family_name: Lovelace, groups: [Everyone, Engineering] }}\n\
              \x20 victim: {{ email: ceo@example.test, given_name: Grace, family_name: Hopper }}\n\
              timeouts:\n  request_secs: 5\n",
             base = self.base_url(),
+            tenant_b = format!("http://{}", self.tenant_b_addr),
             key = self.idp_key_path.display(),
             cert = self.idp_cert_path.display(),
         )
@@ -174,7 +243,10 @@ impl ReferenceApp {
 
 impl Drop for ReferenceApp {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
+        for tx in [self.shutdown.take(), self.shutdown_b.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = tx.send(());
         }
     }

@@ -1,6 +1,7 @@
 //! Runs one test's steps against the target and judges the responses. Returns data; never
 //! prints.
 
+mod canary;
 mod expect;
 mod saml;
 
@@ -36,6 +37,10 @@ pub struct RunContext {
     /// The SP metadata named by `saml.sp_metadata` (`None` when the target names none).
     sp_metadata:
         tokio::sync::OnceCell<Result<Option<Arc<crate::saml::metadata::SpMetadata>>, String>>,
+    /// The attacker's keys for forged Responses, made by the first attack step.
+    attacker: tokio::sync::OnceCell<Result<Arc<crate::saml::attacks::Attacker>, String>>,
+    /// The external-entity canary, started by the first step that needs it.
+    canary: tokio::sync::OnceCell<Result<Arc<canary::Canary>, String>>,
 }
 
 impl RunContext {
@@ -48,7 +53,38 @@ impl RunContext {
             scim_token: tokio::sync::OnceCell::new(),
             idp: tokio::sync::OnceCell::new(),
             sp_metadata: tokio::sync::OnceCell::new(),
+            attacker: tokio::sync::OnceCell::new(),
+            canary: tokio::sync::OnceCell::new(),
         }
+    }
+
+    pub async fn attacker(&self) -> Result<Arc<crate::saml::attacks::Attacker>, String> {
+        self.attacker
+            .get_or_init(|| async {
+                let idp = self.idp().await?;
+                // Key generation takes a noticeable moment: keep it off the async workers.
+                tokio::task::spawn_blocking(move || {
+                    crate::saml::attacks::Attacker::generate(&idp)
+                        .map(Arc::new)
+                        .map_err(|e| format!("making the attacker's keys: {e}"))
+                })
+                .await
+                .map_err(|e| format!("making the attacker's keys: {e}"))?
+            })
+            .await
+            .clone()
+    }
+
+    pub async fn canary(&self) -> Result<Arc<canary::Canary>, String> {
+        self.canary
+            .get_or_init(|| async {
+                canary::Canary::start()
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| format!("starting the external-entity canary on 127.0.0.1: {e}"))
+            })
+            .await
+            .clone()
     }
 
     pub async fn sp_metadata(
@@ -90,6 +126,11 @@ impl RunContext {
 struct Trail {
     evidence: Vec<Exchange>,
     notes: Vec<String>,
+    /// SAML steps that reached a verdict.
+    judged: usize,
+    /// Why SAML steps could not be judged (a variant the target cannot run, an
+    /// inconclusive replay): the test is a skip when no step was judged.
+    unjudged: Vec<String>,
 }
 
 /// How a test ended, before it becomes a [`TestResult`].
@@ -139,7 +180,9 @@ pub async fn run_test(
     };
     let mut trail = Trail::default();
     let ending = run_steps(ctx, test, &mut scope, &mut trail).await;
-    let Trail { evidence, notes } = trail;
+    let Trail {
+        evidence, notes, ..
+    } = trail;
     *names = scope.names;
     TestResult {
         id: test.id.clone(),
@@ -204,6 +247,9 @@ async fn run_steps(
             }
         }
     }
+    if trail.judged == 0 && !trail.unjudged.is_empty() {
+        return Ending::skip(trail.unjudged.join("; "));
+    }
     Ending::pass()
 }
 
@@ -217,7 +263,9 @@ async fn run_step(
     scope: &mut Scope,
     trail: &mut Trail,
 ) -> Option<Ending> {
-    let Trail { evidence, notes } = trail;
+    let Trail {
+        evidence, notes, ..
+    } = trail;
     let scim_auth = match &step.action {
         Action::Scim(_) => match ctx.scim_authorization().await {
             Ok(a) => a,

@@ -6,13 +6,17 @@ use std::sync::Arc;
 use super::{Ending, RunContext, Trail};
 use crate::http::Exchange;
 use crate::plan::model::{
-    AlgSpec, LoginExpect, NameIdFormatSpec, SamlFlow, SamlStepSpec, SignSpec,
+    AlgSpec, LoginExpect, MeasureSpec, NameIdFormatSpec, SamlFlow, SamlStepSpec, SignSpec,
+    TenantSpec,
 };
 use crate::plan::{Step, TestCase};
 use crate::run::outcome::{Finding, Outcome};
 use crate::run::scope::Scope;
+use crate::saml::attacks::Attack;
 use crate::saml::dsig::SignatureAlgorithm;
-use crate::saml::flows::{self, FlowReport, LoginPlan, SessionCheckSettings, SpSettings, Verdict};
+use crate::saml::flows::{
+    self, AttackSetup, FlowReport, LoginPlan, SessionCheckSettings, SpSettings, Verdict,
+};
 use crate::saml::idp::IdpIdentity;
 use crate::saml::metadata::{self, SpMetadata};
 use crate::saml::request::{self, RequestExpectations};
@@ -150,9 +154,8 @@ pub async fn run_saml_step(
     scope: &mut Scope,
     trail: &mut Trail,
 ) -> Option<Ending> {
-    let Trail { evidence, notes } = trail;
     if spec.flow == SamlFlow::SpMetadata {
-        return check_metadata(ctx, test, step, number, notes).await;
+        return check_metadata(ctx, test, step, number, &mut trail.notes).await;
     }
     let metadata = match ctx.sp_metadata().await {
         Ok(md) => md,
@@ -170,47 +173,106 @@ pub async fn run_saml_step(
             "the target has no saml.session_check: oinspect cannot tell who is logged in".into(),
         ));
     };
-    if spec.flow == SamlFlow::SpInitiated && saml.login_url.is_none() {
-        return Some(Ending::skip(
-            "the target has no saml.login_url (SP-initiated login)".into(),
+    if spec.flow == SamlFlow::SpInitiated
+        && saml.login_url.is_none()
+        && spec.tenant != Some(TenantSpec::Second)
+    {
+        // Not the whole test: its IdP-initiated variant may still run.
+        trail.unjudged.push(format!(
+            "step {number}: the target has no saml.login_url (SP-initiated login)"
         ));
+        return None;
     }
-    let plan = match login_plan(ctx, spec, scope) {
+    let (mut plan, attacker_identity) = match login_plan(ctx, spec, scope) {
         Ok(p) => p,
         Err(PlanError::Missing(p)) => return Some(super::missing(test, &p)),
         Err(PlanError::Skip(reason)) => return Some(Ending::skip(reason)),
     };
+    let mut canary_token = None;
+    if let Some(name) = &spec.attack {
+        match attack_setup(ctx, name, attacker_identity, metadata.as_deref()).await {
+            Ok((setup, token)) => {
+                plan.attack = Some(setup);
+                canary_token = token;
+            }
+            Err(ending) => return Some(ending),
+        }
+    }
     // The target's own settings win; the SP metadata fills what the target leaves out.
     let metadata_acs = metadata.as_ref().and_then(|m| default_post_acs(m));
-    let sp = SpSettings {
-        login_url: saml.login_url.as_ref().map(|u| &u.0),
-        acs_url: saml
-            .acs_url
-            .as_ref()
-            .map(|u| &u.0)
-            .or(metadata_acs.as_ref()),
-        entity_id: saml
-            .entity_id
-            .as_ref()
-            .map(|e| e.as_str())
-            .or(metadata.as_ref().map(|m| m.entity_id.as_str())),
-        sp_certs: metadata
-            .as_ref()
-            .map_or(&[][..], |m| m.signing_certs.as_slice()),
-        session: SessionCheckSettings {
-            url: &check.url.0,
-            status: check.status,
-            body_contains: check.body_contains.as_ref().map(|b| b.as_str()),
-            json_path: check.json_path.as_deref(),
+    let first_acs = saml
+        .acs_url
+        .as_ref()
+        .map(|u| &u.0)
+        .or(metadata_acs.as_ref());
+    let first_entity = saml
+        .entity_id
+        .as_ref()
+        .map(|e| e.as_str())
+        .or(metadata.as_ref().map(|m| m.entity_id.as_str()));
+    let sp_certs = metadata
+        .as_ref()
+        .map_or(&[][..], |m| m.signing_certs.as_slice());
+    let sp = match spec.tenant {
+        None | Some(TenantSpec::First) => SpSettings {
+            login_url: saml.login_url.as_ref().map(|u| &u.0),
+            acs_url: first_acs,
+            post_to: None,
+            entity_id: first_entity,
+            sp_certs,
+            session: session(check),
+            clock_skew_secs: saml.clock_skew_secs,
         },
-        clock_skew_secs: saml.clock_skew_secs,
+        Some(TenantSpec::Second) => {
+            let Some(second) = saml.second_tenant.as_ref() else {
+                return Some(Ending::skip(
+                    "the target lists no saml.second_tenant (another tenant of the same app)"
+                        .into(),
+                ));
+            };
+            if spec.flow == SamlFlow::SpInitiated {
+                return Some(Ending::error(format!(
+                    "step {number}: `tenant: second` needs `flow: idp-initiated`"
+                )));
+            }
+            // `audience_of: own`: the first tenant's assertion as it is, posted to the
+            // second tenant; `target`: minted for the second tenant by the first tenant's
+            // IdP, as an admin of the first tenant who configures its IdP could.
+            let own = spec.audience_of != Some(TenantSpec::Second);
+            SpSettings {
+                login_url: None,
+                acs_url: if own {
+                    first_acs
+                } else {
+                    Some(&second.acs_url.0)
+                },
+                post_to: Some(&second.acs_url.0),
+                entity_id: if own {
+                    first_entity
+                } else {
+                    Some(second.entity_id.as_str())
+                },
+                sp_certs,
+                session: session(&second.session_check),
+                clock_skew_secs: saml.clock_skew_secs,
+            }
+        }
     };
     let client = match ctx.client.with_cookie_jar() {
         Ok(c) => c,
         Err(e) => return Some(Ending::error(format!("step {number}: {e}"))),
     };
+    if spec.measure == Some(MeasureSpec::ClockSkew) {
+        return measure_clock_skew(ctx, test, step, number, &client, &idp, &sp, plan, trail).await;
+    }
     let mut report = FlowReport::default();
     let result = flows::login(&client, &idp, &sp, &plan, &mut report).await;
+    let Trail {
+        evidence,
+        notes,
+        judged,
+        unjudged,
+    } = trail;
     let redactor = ctx.client.redactor();
     evidence.append(&mut report.exchanges);
     if let Some(req) = &report.request {
@@ -237,12 +299,44 @@ pub async fn run_saml_step(
         }
     }
     if let Some(xml) = &report.response_xml {
-        evidence.push(Exchange::decoded("SAML Response sent", xml, redactor));
+        let what = if plan.attack.is_some() {
+            "SAML Response sent (forged)"
+        } else {
+            "SAML Response sent"
+        };
+        evidence.push(Exchange::decoded(what, xml, redactor));
     }
-    if let Err(e) = result {
-        return Some(Ending::error(format!("step {number}: {e}")));
+    if let Some(d) = &report.attack_description {
+        notes.push(format!("step {number}: forged: {d}"));
     }
     let mut findings = Vec::new();
+    // The canary is judged even when the flow failed: a fetch is a finding however the
+    // login ended.
+    if let (Some(token), Ok(canary)) = (&canary_token, ctx.canary().await) {
+        let hits = wait_for_canary(&canary, token).await;
+        if !hits.is_empty() {
+            findings.push(Finding {
+                step: number,
+                subject: "external entity".into(),
+                expected: "the SP never to fetch the URL in the DOCTYPE's external entities".into(),
+                actual: format!(
+                    "the canary on 127.0.0.1 got {} request(s): {}",
+                    hits.len(),
+                    hits.iter()
+                        .map(|h| format!("{} from {}", h.request_line, h.peer))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                location: step.location.clone(),
+            });
+        }
+    }
+    if let Err(e) = result {
+        if findings.is_empty() {
+            return Some(Ending::error(format!("step {number}: {e}")));
+        }
+        notes.push(format!("step {number}: the flow ended early: {e}"));
+    }
     if !step.expect.authn_request.is_empty() {
         let Some(req) = &report.request else {
             return Some(Ending::error(format!(
@@ -259,11 +353,57 @@ pub async fn run_saml_step(
             &mut findings,
         );
     }
+    if plan.replay {
+        match &report.first_verdict {
+            Some(Verdict::Accepted) => notes.push(format!(
+                "step {number}: the first post logged in as {:?}; the replay is judged",
+                plan.name_id
+            )),
+            Some(_) | None if findings.is_empty() => {
+                unjudged.push(format!(
+                    "step {number}: inconclusive: the first, genuine post of the Response did not log in, so a replay proves nothing ({})",
+                    report.decided_by
+                ));
+                return None;
+            }
+            _ => {}
+        }
+    }
+    *judged += 1;
+    if !report.acs_answer.is_empty() {
+        notes.push(format!(
+            "step {number}: the ACS answered {}",
+            redactor.redact(&report.acs_answer)
+        ));
+    }
     if let (Some(want), Some(verdict)) = (step.expect.login, &report.verdict) {
         notes.push(format!("step {number}: {}", report.decided_by));
+        if let Verdict::OtherIdentity(who) = verdict
+            && want == LoginExpect::Rejected
+        {
+            let whose = if report.genuine.as_deref() == Some(who.as_str()) {
+                "the identity the IdP really signed: the SP processed only what was signed"
+            } else {
+                "not the forged identity"
+            };
+            notes.push(format!("step {number}: logged in as {who:?}, {whose}"));
+        }
         if let Some(f) = login_finding(want, verdict, &plan, &report, &idp, step, number) {
             findings.push(f);
         }
+    }
+    if step.expect.offsite_redirect == Some(false)
+        && let Some(to) = &report.offsite_redirect
+    {
+        findings.push(Finding {
+            step: number,
+            subject: "redirect after login".into(),
+            expected:
+                "no redirect off the SP's own origin (RelayState checked against an allow-list)"
+                    .into(),
+            actual: format!("the SP redirected the browser to {to}"),
+            location: step.location.clone(),
+        });
     }
     if findings.is_empty() {
         return None;
@@ -273,6 +413,165 @@ pub async fn run_saml_step(
         outcome: Outcome::Fail,
         message: redactor.redact(&message).into_owned(),
         findings,
+    })
+}
+
+fn session(c: &crate::target::SessionCheck) -> SessionCheckSettings<'_> {
+    SessionCheckSettings {
+        url: &c.url.0,
+        status: c.status,
+        body_contains: c.body_contains.as_ref().map(|b| b.as_str()),
+        json_path: c.json_path.as_deref(),
+    }
+}
+
+/// Everything a forgery needs; `Err` ends the step (skip when the attack does not apply).
+async fn attack_setup(
+    ctx: &RunContext,
+    name: &str,
+    attacker_identity: String,
+    metadata: Option<&SpMetadata>,
+) -> Result<(AttackSetup, Option<String>), Ending> {
+    let attack =
+        Attack::from_name(name).ok_or_else(|| Ending::error(format!("unknown attack `{name}`")))?;
+    let attacker = ctx.attacker().await.map_err(Ending::error)?;
+    let mut token = None;
+    let canary_url = if attack == Attack::Xxe {
+        let canary = ctx.canary().await.map_err(Ending::error)?;
+        let t = crate::saml::response::new_id()
+            .trim_start_matches('_')
+            .to_string();
+        let url = canary.url_for(&t);
+        token = Some(t);
+        Some(url)
+    } else {
+        None
+    };
+    let sp_encryption_cert = metadata.and_then(|m| m.encryption_certs.first().cloned());
+    let is_encrypted = matches!(
+        attack,
+        Attack::EncryptedWrongKey | Attack::EncryptedUnsignedInner
+    );
+    if is_encrypted && sp_encryption_cert.is_none() {
+        return Err(Ending::skip(
+            "the SP advertises no encryption certificate (KeyDescriptor use=\"encryption\" in its metadata)".into(),
+        ));
+    }
+    Ok((
+        AttackSetup {
+            attack,
+            attacker,
+            attacker_identity,
+            canary_url,
+            sp_encryption_cert,
+        },
+        token,
+    ))
+}
+
+/// Requests may reach the canary a little after the ACS answered (an SP that resolves
+/// entities in a background job): wait briefly, bounded.
+async fn wait_for_canary(canary: &super::canary::Canary, token: &str) -> Vec<super::canary::Hit> {
+    for _ in 0..10 {
+        let hits = canary.hits_for(token);
+        if !hits.is_empty() {
+            return hits;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    canary.hits_for(token)
+}
+
+/// Seconds by which assertions are shifted into the future (issued early) and the past
+/// (expired late) when measuring clock-skew tolerance.
+const SKEW_PROBES: [i64; 6] = [30, 90, 180, 300, 600, 1800];
+/// Tolerance above which the measurement is a finding: five minutes is what SAML
+/// libraries default to and what guides recommend as the maximum.
+const MAX_REASONABLE_SKEW_SECS: i64 = 300;
+
+/// `measure: clock-skew`: one genuine login per probe, each shifted further, to find the
+/// largest shift the SP still accepts in each direction.
+#[allow(clippy::too_many_arguments)]
+async fn measure_clock_skew(
+    ctx: &RunContext,
+    test: &TestCase,
+    step: &Step,
+    number: usize,
+    client: &crate::http::HttpClient,
+    idp: &IdpIdentity,
+    sp: &SpSettings<'_>,
+    plan: LoginPlan,
+    trail: &mut Trail,
+) -> Option<Ending> {
+    let attacker = match ctx.attacker().await {
+        Ok(a) => a,
+        Err(m) => return Some(Ending::error(format!("step {number}: {m}"))),
+    };
+    let probe_plan = |secs: i64| {
+        let mut p = plan.clone();
+        p.attack = Some(AttackSetup {
+            attack: Attack::Skew(secs),
+            attacker: attacker.clone(),
+            attacker_identity: plan.name_id.clone(),
+            canary_url: None,
+            sp_encryption_cert: None,
+        });
+        p
+    };
+    let mut tolerated = [0i64; 2];
+    for (direction, sign) in [(0usize, 1i64), (1, -1)] {
+        for secs in SKEW_PROBES {
+            let probe = probe_plan(sign * secs);
+            let mut report = FlowReport::default();
+            let jar = match client.with_cookie_jar() {
+                Ok(c) => c,
+                Err(e) => return Some(Ending::error(format!("step {number}: {e}"))),
+            };
+            let result = flows::login(&jar, idp, sp, &probe, &mut report).await;
+            trail.evidence.append(&mut report.exchanges);
+            if let Err(e) = result {
+                return Some(Ending::error(format!("step {number}: {e}")));
+            }
+            if report.verdict != Some(Verdict::Accepted) {
+                break;
+            }
+            tolerated[direction] = secs;
+        }
+    }
+    let [early, late] = tolerated;
+    let describe = |secs: i64, max: bool| {
+        if secs == 0 {
+            format!("less than {} s", SKEW_PROBES[0])
+        } else if max {
+            format!("at least {secs} s")
+        } else {
+            format!("{secs} s")
+        }
+    };
+    let last = SKEW_PROBES[SKEW_PROBES.len() - 1];
+    let summary = format!(
+        "accepts assertions issued up to {} in the future and up to {} after they expired",
+        describe(early, early == last),
+        describe(late, late == last),
+    );
+    trail
+        .notes
+        .push(format!("step {number}: clock skew: {summary}"));
+    if early.max(late) <= MAX_REASONABLE_SKEW_SECS {
+        return None;
+    }
+    let finding = Finding {
+        step: number,
+        subject: "clock-skew tolerance".into(),
+        expected: format!("at most {MAX_REASONABLE_SKEW_SECS} s either way"),
+        actual: summary,
+        location: step.location.clone(),
+    };
+    let _ = test;
+    Some(Ending {
+        outcome: Outcome::Fail,
+        message: finding.to_string(),
+        findings: vec![finding],
     })
 }
 
@@ -394,7 +693,7 @@ fn login_plan(
     ctx: &RunContext,
     spec: &SamlStepSpec,
     scope: &mut Scope,
-) -> Result<LoginPlan, PlanError> {
+) -> Result<(LoginPlan, String), PlanError> {
     let user = match &spec.user {
         Some(name) => Some(ctx.target.users.get(name).ok_or_else(|| {
             PlanError::Skip(format!(
@@ -403,7 +702,7 @@ fn login_plan(
         })?),
         None => None,
     };
-    let name_id = match (&spec.name_id, user) {
+    let acting = match (&spec.name_id, user) {
         (Some(t), _) => t.render(scope)?,
         (None, Some(u)) => u.email.as_str().to_string(),
         (None, None) => {
@@ -412,8 +711,15 @@ fn login_plan(
             ));
         }
     };
+    // A forgery asserts the victim (with the victim's attributes); the acting user is the
+    // attacker, whose genuine assertions wrapping attacks start from.
+    let (name_id, subject) = if spec.attack.is_some() {
+        victim(ctx, spec, &acting)?
+    } else {
+        (acting.clone(), user)
+    };
     let mut attributes: Vec<(String, Vec<String>)> = Vec::new();
-    if let Some(u) = user {
+    if let Some(u) = subject {
         attributes.push(("email".into(), vec![u.email.as_str().to_string()]));
         if let Some(g) = &u.given_name {
             attributes.push(("firstName".into(), vec![g.as_str().to_string()]));
@@ -445,7 +751,7 @@ fn login_plan(
             .map(|r| r.as_str().to_string()),
     };
     let requires = ctx.target.saml.as_ref().and_then(|s| s.requires_signed);
-    Ok(LoginPlan {
+    let plan = LoginPlan {
         sp_initiated: spec.flow == SamlFlow::SpInitiated,
         name_id,
         name_id_format: match spec.name_id_format.unwrap_or(NameIdFormatSpec::Email) {
@@ -469,7 +775,38 @@ fn login_plan(
         },
         relay_state,
         stop_after_request: spec.stop_after_request,
-    })
+        attack: None,
+        replay: spec.replay,
+        other_browser: spec.other_browser,
+    };
+    Ok((plan, acting))
+}
+
+/// Whom a forgery tries to log in as: `users.<victim>` (default `victim`), else a made-up
+/// address in the acting user's domain, which JIT SPs accept and others may not know (the
+/// report says so when the forgery is rejected for that reason alone).
+fn victim<'t>(
+    ctx: &'t RunContext,
+    spec: &SamlStepSpec,
+    acting: &str,
+) -> Result<(String, Option<&'t crate::target::TestUser>), PlanError> {
+    let name = spec.victim.as_deref().unwrap_or("victim");
+    if let Some(u) = ctx.target.users.get(name) {
+        let email = u.email.as_str().to_string();
+        if email == acting {
+            return Err(PlanError::Skip(format!(
+                "users.{name} is the acting user too: a forgery needs a victim other than the attacker"
+            )));
+        }
+        return Ok((email, Some(u)));
+    }
+    if spec.victim.is_some() {
+        return Err(PlanError::Skip(format!(
+            "the target has no `users.{name}`; add it to run this test"
+        )));
+    }
+    let domain = acting.rsplit_once('@').map_or("example.test", |(_, d)| d);
+    Ok((format!("oinspect-victim@{domain}"), None))
 }
 
 /// What a correct login signs, given what the target says the SP requires. `either` and an

@@ -28,6 +28,10 @@ const PLANS: &[(&str, &str)] = &[
         "saml-deprovisioning.yaml",
         include_str!("../../test-plans/saml-deprovisioning.yaml"),
     ),
+    (
+        "saml-security.yaml",
+        include_str!("../../test-plans/saml-security.yaml"),
+    ),
 ];
 
 /// Every built-in plan as a [`Source`] named `builtin:FILE`.

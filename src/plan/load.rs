@@ -319,7 +319,10 @@ fn check_saml_step(s: &SamlStepSpec) -> Result<(), String> {
         return Err("`audience_of` applies to steps with `tenant: second`".into());
     }
     if s.measure.is_some() && (s.attack.is_some() || s.replay || s.other_browser) {
-        return Err("`measure` runs its own series of logins: drop `attack`, `replay` and `other_browser`".into());
+        return Err(
+            "`measure` runs its own series of logins: drop `attack`, `replay` and `other_browser`"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -327,9 +330,7 @@ fn check_saml_step(s: &SamlStepSpec) -> Result<(), String> {
 /// A test whose steps say `attack: xsw-matrix` becomes one test per variant
 /// (`ID.<placement>.<fate>`), so that each shape has its own result.
 fn expand_attack_families(test: TestCase) -> Vec<TestCase> {
-    let is_family = |step: &Step| {
-        matches!(&step.action, Action::Saml(s) if s.attack.as_deref() == Some(XSW_MATRIX))
-    };
+    let is_family = |step: &Step| matches!(&step.action, Action::Saml(s) if s.attack.as_deref() == Some(XSW_MATRIX));
     if !test.steps.iter().any(is_family) {
         return vec![test];
     }

@@ -760,6 +760,22 @@ struct ParsedSignature<'d> {
     signature_value: Vec<u8>,
     signed_info_index: usize,
     key_info_cert: Option<&'d Element>,
+    /// The DigestValue element, for [`Laxity::digest_from_first_node`].
+    digest_value_el: &'d Element,
+}
+
+/// Verification mistakes real XML-DSig libraries have shipped, reproducible on purpose so
+/// that the reference SP's break switches can show each attack succeeding. oinspect's own
+/// verification never sets them: [`verify_signature_at`] uses none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Laxity {
+    /// Resolve the Reference by ID anywhere in the document (the last element carrying
+    /// it, as an ID map filled in document order returns), without requiring it to be the
+    /// element the Signature sits in: the verifier half of signature wrapping.
+    pub detached_reference: bool,
+    /// Compare the digest with DigestValue's first child node, comment or text, while
+    /// SignedInfo is canonicalized without comments (CVE-2025-29775, xml-crypto).
+    pub digest_from_first_node: bool,
 }
 
 /// Verifies the signature at `sig_path`.
@@ -768,6 +784,17 @@ pub fn verify_signature_at(
     sig_path: &NodePath,
     trusted: &[X509],
     policy: &VerifyPolicy,
+) -> Result<VerifiedReference, DsigError> {
+    verify_signature_at_lax(doc, sig_path, trusted, policy, Laxity::default())
+}
+
+/// [`verify_signature_at`] with deliberate mistakes (see [`Laxity`]).
+pub fn verify_signature_at_lax(
+    doc: &Document,
+    sig_path: &NodePath,
+    trusted: &[X509],
+    policy: &VerifyPolicy,
+    laxity: Laxity,
 ) -> Result<VerifiedReference, DsigError> {
     if trusted.is_empty() {
         return Err(DsigError::NoTrustedCertificates);
@@ -786,18 +813,26 @@ pub fn verify_signature_at(
     let parent = doc
         .get(&parent_path)
         .ok_or_else(|| internal("signature parent"))?;
-    let parsed = parse_signature(sig, policy)?;
+    let parsed = parse_signature(sig, policy, laxity.detached_reference)?;
 
     // The reference must resolve, unambiguously, to the element that envelops the signature.
     // Anything else (a reference to a sibling, to an element elsewhere, duplicate IDs) is the
     // shape of a signature-wrapping attack.
     let reference = &parsed.reference_id;
-    let target_path = doc
-        .find_by_id(reference)?
-        .ok_or_else(|| DsigError::ReferenceNotFound {
-            reference: reference.clone(),
-        })?;
-    if target_path != parent_path {
+    let target_path = if laxity.detached_reference {
+        doc.find_elements(|e| {
+            super::xml::ID_ATTRIBUTE_NAMES
+                .iter()
+                .any(|n| e.attr(n) == Some(reference.as_str()))
+        })
+        .pop()
+    } else {
+        doc.find_by_id(reference)?
+    }
+    .ok_or_else(|| DsigError::ReferenceNotFound {
+        reference: reference.clone(),
+    })?;
+    if target_path != parent_path && !laxity.detached_reference {
         let signed = doc
             .get(&target_path)
             .map(|e| e.name.qualified())
@@ -823,16 +858,33 @@ pub fn verify_signature_at(
         &C14nOptions {
             method: transform_c14n.without_comments(),
             inclusive_prefixes: &parsed.transform_prefixes,
-            exclude: Some(sig),
+            // A lax verifier (xml-crypto style) implements the enveloped transform as
+            // "drop Signature elements inside the referenced element"; a Signature around
+            // it (XSW1, XSW6) then drops nothing.
+            exclude: if laxity.detached_reference && !sig_path.0.starts_with(&target_path.0) {
+                doc.get(&target_path)
+                    .and_then(|t| t.find_child(DSIG_NS, "Signature"))
+            } else {
+                Some(sig)
+            },
         },
     )?;
     let computed = parsed.digest.compute(canonical.as_bytes())?;
-    if computed.len() != parsed.digest_value.len()
-        || !openssl::memcmp::eq(&computed, &parsed.digest_value)
-    {
+    let first_node_digest;
+    let expected_digest = if laxity.digest_from_first_node {
+        let first = match parsed.digest_value_el.children.first() {
+            Some(Node::Comment(c) | Node::Text(c)) => c.as_str(),
+            _ => "",
+        };
+        first_node_digest = decode_b64("DigestValue", first)?;
+        &first_node_digest
+    } else {
+        &parsed.digest_value
+    };
+    if computed.len() != expected_digest.len() || !openssl::memcmp::eq(&computed, expected_digest) {
         return Err(DsigError::DigestMismatch {
             reference: reference.clone(),
-            expected: B64.encode(&parsed.digest_value),
+            expected: B64.encode(expected_digest),
             computed: B64.encode(&computed),
         });
     }
@@ -866,11 +918,14 @@ pub fn verify_signature_at(
             ));
         }
     };
+    let signed_element_name = doc
+        .get(&target_path)
+        .map_or_else(|| parent.name.clone(), |e| e.name.clone());
     Ok(VerifiedReference {
         signature_path: sig_path.clone(),
         signed_element_path: target_path,
         signed_element_id: reference.clone(),
-        signed_element_name: parent.name.clone(),
+        signed_element_name,
         signature_algorithm: parsed.alg,
         digest_algorithm: parsed.digest,
         c14n: parsed.c14n,
@@ -1012,9 +1067,12 @@ fn inclusive_prefixes(el: &Element, what: &'static str) -> Result<Vec<String>, D
     Ok(out)
 }
 
+/// `lax`: tolerate any element after SignatureValue, as verifiers that pick the parts they
+/// need by name do (part of [`Laxity::detached_reference`]).
 fn parse_signature<'d>(
     sig: &'d Element,
     policy: &VerifyPolicy,
+    lax: bool,
 ) -> Result<ParsedSignature<'d>, DsigError> {
     let kids = element_children(sig, "Signature")?;
     let (signed_info_index, signed_info) = expect_dsig(kids.first(), "Signature", "SignedInfo")?;
@@ -1025,7 +1083,7 @@ fn parse_signature<'d>(
             key_info_cert = e
                 .find_child(DSIG_NS, "X509Data")
                 .and_then(|d| d.find_child(DSIG_NS, "X509Certificate"));
-        } else if !e.is(DSIG_NS, "Object") {
+        } else if !e.is(DSIG_NS, "Object") && !lax {
             return Err(DsigError::Malformed {
                 element: "Signature",
                 expected: "ds:KeyInfo or ds:Object after ds:SignatureValue".into(),
@@ -1187,6 +1245,7 @@ fn parse_signature<'d>(
         signature_value,
         signed_info_index,
         key_info_cert,
+        digest_value_el: dv,
     })
 }
 

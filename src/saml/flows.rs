@@ -6,6 +6,9 @@
 use serde_json_path::JsonPath;
 use url::Url;
 
+use std::sync::Arc;
+
+use super::attacks::{self, Attack, Attacker, Scenario};
 use super::dsig::SignatureAlgorithm;
 use super::idp::IdpIdentity;
 use super::request::{self, AuthnRequest};
@@ -19,6 +22,9 @@ const MAX_REDIRECTS: usize = 10;
 pub struct SpSettings<'a> {
     pub login_url: Option<&'a Url>,
     pub acs_url: Option<&'a Url>,
+    /// Where the Response is posted when that is not the ACS it names (an assertion for
+    /// one tenant posted to another tenant's ACS).
+    pub post_to: Option<&'a Url>,
     pub entity_id: Option<&'a str>,
     /// The SP's signing certificates (from its metadata), to verify AuthnRequests.
     pub sp_certs: &'a [openssl::x509::X509],
@@ -34,6 +40,7 @@ pub struct SessionCheckSettings<'a> {
 }
 
 /// What the Response asserts and how it is signed.
+#[derive(Clone)]
 pub struct LoginPlan {
     pub sp_initiated: bool,
     pub name_id: String,
@@ -44,6 +51,24 @@ pub struct LoginPlan {
     /// IdP-initiated RelayState (SP-initiated logins echo the SP's).
     pub relay_state: Option<String>,
     pub stop_after_request: bool,
+    /// Send a forgery instead of the correct Response (`name_id` is then the victim).
+    pub attack: Option<AttackSetup>,
+    /// Post the same Response again from a fresh browser; judge that second login.
+    pub replay: bool,
+    /// SP-initiated: a second browser starts its own login and posts the Response minted
+    /// for the first browser's request; judge the second browser.
+    pub other_browser: bool,
+}
+
+/// What a forgery needs besides the login's own settings.
+#[derive(Clone)]
+pub struct AttackSetup {
+    pub attack: Attack,
+    pub attacker: Arc<Attacker>,
+    /// The attacker's own account at the IdP (what genuinely signed assertions name).
+    pub attacker_identity: String,
+    pub canary_url: Option<String>,
+    pub sp_encryption_cert: Option<openssl::x509::X509>,
 }
 
 /// Who the session check says is logged in.
@@ -68,6 +93,16 @@ pub struct FlowReport {
     pub decided_by: String,
     /// The ACS's answer in one line (status, and the page title or first text).
     pub acs_answer: String,
+    /// For forgeries: whom the forged message tries to log in as.
+    pub claimed: Option<String>,
+    /// For forgeries: the identity the IdP really signed, if the payload holds one.
+    pub genuine: Option<String>,
+    /// For forgeries: what was forged, in one line.
+    pub attack_description: Option<String>,
+    /// Where the SP sent the browser off its own origin after the ACS, if it did.
+    pub offsite_redirect: Option<Url>,
+    /// For replays: the verdict of the first, genuine post.
+    pub first_verdict: Option<Verdict>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +115,8 @@ pub enum FlowError {
     Request(#[from] request::RequestError),
     #[error("could not build the Response: {0}")]
     Response(#[from] response::ResponseError),
+    #[error("could not forge the Response: {0}")]
+    Attack(#[from] attacks::AttackError),
 }
 
 /// Runs one login. `client` must have its own cookie jar (one per login), kept from the first
@@ -95,6 +132,8 @@ pub async fn login(
     let mut relay_state = plan.relay_state.clone();
     let mut acs = sp.acs_url.cloned();
     let mut audience = sp.entity_id.map(str::to_string);
+    // The browser that posts the Response: normally the one that asked for it.
+    let mut poster = client.clone();
     if plan.sp_initiated {
         let login_url = sp
             .login_url
@@ -102,6 +141,14 @@ pub async fn login(
         let req = capture_authn_request(client, idp, login_url, sp.sp_certs, report).await?;
         in_response_to = req.id.clone();
         relay_state = req.relay_state.clone();
+        if plan.other_browser {
+            // The second browser has a login of its own in progress, so an SP that merely
+            // checks "some request is outstanding for this browser" is not let off; it
+            // posts the first browser's Response with its own RelayState.
+            poster = client.with_cookie_jar()?;
+            let own = capture_authn_request(&poster, idp, login_url, sp.sp_certs, report).await?;
+            relay_state = own.relay_state.clone();
+        }
         if acs.is_none() {
             acs = req.acs_url.as_deref().and_then(|u| Url::parse(u).ok());
         }
@@ -126,8 +173,29 @@ pub async fn login(
     spec.sign = plan.sign;
     spec.alg = plan.alg;
     spec.clock_skew_secs = sp.clock_skew_secs;
-    let xml = response::build_signed(&spec, idp)?;
+    let xml = match &plan.attack {
+        None => response::build_signed(&spec, idp)?,
+        Some(setup) => {
+            let scenario = Scenario {
+                idp,
+                attacker: &setup.attacker,
+                base: spec.clone(),
+                attacker_identity: setup.attacker_identity.clone(),
+                canary_url: setup.canary_url.clone(),
+                sp_encryption_cert: setup.sp_encryption_cert.as_ref(),
+            };
+            let forged = attacks::forge(setup.attack, &scenario)?;
+            report.claimed = Some(forged.claimed);
+            report.genuine = forged.genuine;
+            report.attack_description = Some(forged.description);
+            forged.xml
+        }
+    };
     report.response_xml = Some(xml.clone());
+    let identity = report
+        .claimed
+        .clone()
+        .unwrap_or_else(|| plan.name_id.clone());
 
     // Built in one expression: the serializer is not `Send` and must not live across an await.
     let body = {
@@ -139,19 +207,32 @@ pub async fn login(
         }
         form.finish()
     };
+    let target = sp.post_to.cloned().unwrap_or(acs);
     let post = HttpRequest {
         method: "POST".into(),
-        url: acs.clone(),
+        url: target.clone(),
         headers: vec![(
             "Content-Type".into(),
             "application/x-www-form-urlencoded".into(),
         )],
         body: Some(body.into_bytes()),
     };
-    let answer = send(client, post, report).await?;
+    let answer = send(&poster, post.clone(), report).await?;
     report.acs_answer = one_line_answer(&answer);
-    follow_redirects(client, &acs, answer, report).await?;
-    judge_session(client, sp, &plan.name_id, report).await
+    follow_redirects(&poster, &target, answer, report).await?;
+    judge_session(&poster, sp, &identity, report).await?;
+    if !plan.replay {
+        return Ok(());
+    }
+    // The replay: the exact same bytes, from a browser the SP has never seen (an attacker
+    // who found the Response in a log, a proxy or the victim's history).
+    report.first_verdict = report.verdict.take();
+    report.offsite_redirect = None;
+    let second = client.with_cookie_jar()?;
+    let answer = send(&second, post, report).await?;
+    report.acs_answer = one_line_answer(&answer);
+    follow_redirects(&second, &target, answer, report).await?;
+    judge_session(&second, sp, &identity, report).await
 }
 
 /// GETs the login URL and follows the SP's redirects until it sends the browser to the
@@ -223,6 +304,7 @@ async fn follow_redirects(
             report.acs_answer.push_str(&format!(
                 " (then redirected off-site to {next}; not followed)"
             ));
+            report.offsite_redirect = Some(next);
             return Ok(());
         }
         url = next;
@@ -346,18 +428,42 @@ fn same_endpoint(a: &Url, b: &Url) -> bool {
         && a.path() == b.path()
 }
 
-/// `HTTP 200 "Login failed: signature invalid"`: status and the page's title or first
-/// text, for the report.
+/// `HTTP 200 "Login failed: signature invalid"`: status and the page's visible text (after
+/// its head, tags stripped, whitespace collapsed), cut to a line, for the report.
 fn one_line_answer(resp: &HttpResponse) -> String {
     let text = resp.text();
-    let title = text
-        .split_once("<title>")
-        .and_then(|(_, rest)| rest.split_once("</title>"))
-        .map(|(t, _)| t.trim().to_string());
-    let shown = title.unwrap_or_else(|| {
-        let plain: String = text.chars().filter(|c| !c.is_control()).take(120).collect();
-        plain.trim().to_string()
-    });
+    let body = text
+        .split_once("</head>")
+        .map_or(text.as_str(), |(_, rest)| rest);
+    let mut plain = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                plain.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag && !c.is_control() => plain.push(c),
+            _ => plain.push(' '),
+        }
+        if plain.len() > 4000 {
+            break;
+        }
+    }
+    let plain = plain
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    let shown: String = plain
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect();
     if shown.is_empty() {
         format!("HTTP {}", resp.status)
     } else {

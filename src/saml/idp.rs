@@ -22,7 +22,7 @@ use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::x509::extension::{BasicConstraints, KeyUsage, SubjectKeyIdentifier};
-use openssl::x509::{X509, X509NameBuilder, X509Ref};
+use openssl::x509::{X509, X509NameBuilder, X509NameRef, X509Ref};
 use time::OffsetDateTime;
 
 use super::dsig::{DSIG_NS, SignatureAlgorithm};
@@ -381,6 +381,18 @@ pub fn self_signed_cert_between(
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_text("CN", cn)?;
     let name = name.build();
+    self_signed_cert_with_subject(key, &name, not_before, not_after)
+}
+
+/// [`self_signed_cert_between`] with a whole subject (and issuer) DN instead of a CN: how the
+/// attack generator makes a certificate for its own key that copies the IdP certificate's
+/// DN, so that a DN comparison cannot tell the two apart.
+pub fn self_signed_cert_with_subject(
+    key: &PKey<Private>,
+    name: &X509NameRef,
+    not_before: &Asn1TimeRef,
+    not_after: &Asn1TimeRef,
+) -> Result<X509, ErrorStack> {
     let mut b = X509::builder()?;
     b.set_version(2)?; // X.509 v3 (the field is zero-based)
     // 159 random bits: positive and at most 20 octets (RFC 5280 §4.1.2.2), and unique enough
@@ -389,8 +401,8 @@ pub fn self_signed_cert_between(
     serial.rand(159, MsbOption::MAYBE_ZERO, false)?;
     let serial = serial.to_asn1_integer()?;
     b.set_serial_number(&serial)?;
-    b.set_subject_name(&name)?;
-    b.set_issuer_name(&name)?;
+    b.set_subject_name(name)?;
+    b.set_issuer_name(name)?;
     b.set_pubkey(key)?;
     b.set_not_before(not_before)?;
     b.set_not_after(not_after)?;

@@ -44,7 +44,13 @@ pub struct SpMetadata {
     pub entity_id: String,
     pub acs: Vec<AcsEndpoint>,
     pub signing_certs: Vec<X509>,
+    /// Certificates of `KeyDescriptor use="encryption"` and of KeyDescriptors without
+    /// `use` (which provide a key for both uses).
     pub encryption_certs: Vec<X509>,
+    /// `Algorithm`s of the `md:EncryptionMethod` elements of those KeyDescriptors, in
+    /// document order without repeats: what the SP says it can decrypt (empty: it did not
+    /// say).
+    pub encryption_methods: Vec<String>,
     pub authn_requests_signed: Option<bool>,
     pub want_assertions_signed: Option<bool>,
     pub name_id_formats: Vec<String>,
@@ -145,6 +151,7 @@ pub fn parse(xml: &str) -> Result<SpMetadata, MetadataError> {
 
     let mut signing_certs = Vec::new();
     let mut encryption_certs = Vec::new();
+    let mut encryption_methods: Vec<String> = Vec::new();
     let mut position = 0usize;
     for kd in sp.find_children(MD_NS, "KeyDescriptor") {
         let (signing, encryption) = match kd.attr("use").map(str::trim) {
@@ -157,6 +164,18 @@ pub fn parse(xml: &str) -> Result<SpMetadata, MetadataError> {
                 });
             }
         };
+        if encryption {
+            let methods = kd
+                .find_children(MD_NS, "EncryptionMethod")
+                .filter_map(|m| m.attr("Algorithm"))
+                .map(str::trim)
+                .filter(|a| !a.is_empty());
+            for m in methods {
+                if !encryption_methods.iter().any(|known| known == m) {
+                    encryption_methods.push(m.to_string());
+                }
+            }
+        }
         let certs = kd
             .find_children(DSIG_NS, "KeyInfo")
             .flat_map(|ki| ki.find_children(DSIG_NS, "X509Data"))
@@ -205,6 +224,7 @@ pub fn parse(xml: &str) -> Result<SpMetadata, MetadataError> {
         acs,
         signing_certs,
         encryption_certs,
+        encryption_methods,
         authn_requests_signed,
         want_assertions_signed,
         name_id_formats,
@@ -472,6 +492,39 @@ mod tests {
             ]
         );
         assert!(sanity(&md, OffsetDateTime::now_utc()).is_empty());
+    }
+
+    #[test]
+    fn encryption_keys_and_methods() {
+        let method = |alg: &str| format!(r#"<md:EncryptionMethod Algorithm=" {alg} "/>"#);
+        let with_methods = |use_attr: &str, cert: &X509, methods: &[&str]| {
+            let m: String = methods.iter().map(|a| method(a)).collect();
+            key(use_attr, cert).replace("</md:KeyDescriptor>", &format!("{m}</md:KeyDescriptor>"))
+        };
+        const GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+        const CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
+        const OAEP: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+        let keys = format!(
+            "{}{}{}",
+            // Methods of a signing-only key say nothing about decryption.
+            with_methods(r#" use="signing""#, &ec_idp().cert, &["urn:signing-only"]),
+            with_methods(r#" use="encryption""#, &rsa_idp().cert, &[GCM, OAEP]),
+            with_methods("", &ec_idp().cert, &[CBC, GCM]),
+        );
+        let md = parse(&sp_metadata("", &keys, ACS)).unwrap();
+        let encryption: Vec<Vec<u8>> = md.encryption_certs.iter().map(der).collect();
+        assert_eq!(encryption, [der(&rsa_idp().cert), der(&ec_idp().cert)]);
+        let signing: Vec<Vec<u8>> = md.signing_certs.iter().map(der).collect();
+        assert_eq!(signing, [der(&ec_idp().cert), der(&ec_idp().cert)]);
+        assert_eq!(md.encryption_methods, [GCM, OAEP, CBC]);
+        // None listed, no encryption key.
+        let md = parse(&sp_metadata(
+            "",
+            &key(r#" use="signing""#, &rsa_idp().cert),
+            ACS,
+        ))
+        .unwrap();
+        assert!(md.encryption_certs.is_empty() && md.encryption_methods.is_empty());
     }
 
     #[test]

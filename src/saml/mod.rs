@@ -1,5 +1,6 @@
 //! SAML 2.0 engine: XML, canonicalization, signatures, flows.
 
+pub mod attacks;
 pub mod c14n;
 pub mod dsig;
 pub mod flows;
@@ -9,3 +10,4 @@ pub mod redirect;
 pub mod request;
 pub mod response;
 pub mod xml;
+pub mod xmlenc;

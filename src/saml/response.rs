@@ -7,6 +7,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use openssl::x509::X509;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::dsig::{
@@ -14,6 +15,7 @@ use super::dsig::{
 };
 use super::idp::{IdpIdentity, SAMLP_NS};
 use super::xml::{Document, Element, XmlDecl};
+use super::xmlenc::{self, BlockCipher, KeyTransport, XmlEncError};
 
 /// XML Schema namespace (for `xsi:type="xs:string"`).
 pub const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
@@ -152,6 +154,8 @@ pub enum ResponseError {
         #[source]
         source: DsigError,
     },
+    #[error("encrypting the Assertion failed: {0}")]
+    Encrypt(#[from] XmlEncError),
 }
 
 /// A SAML ID: `_` and 40 hex digits (160 random bits; SAML core §1.3.4 asks for at least
@@ -397,6 +401,78 @@ pub fn sign_with_options(
 pub fn build_signed(spec: &ResponseSpec, idp: &IdpIdentity) -> Result<String, ResponseError> {
     let mut doc = build(spec);
     sign(&mut doc, spec.sign, spec.alg, idp)?;
+    Ok(doc.to_xml())
+}
+
+/// How the Assertion is encrypted for the SP (XML Encryption, see [`xmlenc`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Encryption {
+    pub cipher: BlockCipher,
+    pub transport: KeyTransport,
+}
+
+impl Default for Encryption {
+    /// AES-256-CBC with RSA-OAEP-MGF1P: what Okta, ADFS and Entra send by default, and so
+    /// what every SP that supports encrypted assertions accepts.
+    fn default() -> Self {
+        Encryption {
+            cipher: BlockCipher::Aes256Cbc,
+            transport: KeyTransport::RsaOaepMgf1p,
+        }
+    }
+}
+
+impl Encryption {
+    /// The algorithms to use with an SP whose metadata lists `methods` (the `Algorithm`s of
+    /// its `md:EncryptionMethod` elements): the first block cipher and the first key
+    /// transport it lists that we support, each defaulting as in [`Encryption::default`]
+    /// (metadata without EncryptionMethod means the SP did not say, not "none").
+    pub fn negotiate(methods: &[String]) -> Encryption {
+        let default = Encryption::default();
+        Encryption {
+            cipher: methods
+                .iter()
+                .find_map(|m| BlockCipher::from_uri(m.trim()))
+                .unwrap_or(default.cipher),
+            transport: methods
+                .iter()
+                .find_map(|m| KeyTransport::from_uri(m.trim()))
+                .unwrap_or(default.transport),
+        }
+    }
+}
+
+/// Replaces the first `saml:Assertion` child of the root with a `saml:EncryptedAssertion`
+/// for the SP's encryption certificate. Sign the Assertion before, the Response after.
+pub fn encrypt(doc: &mut Document, sp_cert: &X509, enc: Encryption) -> Result<(), ResponseError> {
+    Ok(xmlenc::encrypt_assertion(
+        doc,
+        sp_cert,
+        enc.cipher,
+        enc.transport,
+    )?)
+}
+
+/// [`build`], then what an IdP does for an SP with an encryption certificate: sign the
+/// Assertion (if `spec.sign` asks for it), encrypt it for `sp_cert`, then sign the Response
+/// (if asked), whose signature then covers the EncryptedAssertion (SAML profiles §4.1.3.5
+/// lets it stand for the Assertion's own signature).
+pub fn build_signed_encrypted(
+    spec: &ResponseSpec,
+    idp: &IdpIdentity,
+    sp_cert: &X509,
+    enc: Encryption,
+) -> Result<String, ResponseError> {
+    let (assertion, response) = match spec.sign {
+        SignMode::None => (SignMode::None, SignMode::None),
+        SignMode::Assertion => (SignMode::Assertion, SignMode::None),
+        SignMode::Response => (SignMode::None, SignMode::Response),
+        SignMode::Both => (SignMode::Assertion, SignMode::Response),
+    };
+    let mut doc = build(spec);
+    sign(&mut doc, assertion, spec.alg, idp)?;
+    encrypt(&mut doc, sp_cert, enc)?;
+    sign(&mut doc, response, spec.alg, idp)?;
     Ok(doc.to_xml())
 }
 
@@ -816,6 +892,103 @@ mod tests {
             "<x>&\"'\r\n]]>"
         );
         dsig::verify(&doc, std::slice::from_ref(&rsa_idp().cert)).unwrap();
+    }
+
+    fn sp_encryption_keys() -> &'static crate::saml::dsig::test_keys::KeyPair {
+        static K: std::sync::OnceLock<crate::saml::dsig::test_keys::KeyPair> =
+            std::sync::OnceLock::new();
+        K.get_or_init(|| crate::saml::dsig::test_keys::rsa("sp-encryption"))
+    }
+
+    #[test]
+    fn encrypted_responses_sign_the_assertion_before_and_the_response_after() {
+        let sp = sp_encryption_keys();
+        for mode in SignMode::ALL {
+            for enc in [
+                Encryption::default(),
+                Encryption {
+                    cipher: BlockCipher::Aes128Gcm,
+                    transport: KeyTransport::RsaOaep,
+                },
+            ] {
+                let mut s = spec();
+                s.sign = mode;
+                let xml = build_signed_encrypted(&s, rsa_idp(), &sp.cert, enc).unwrap();
+                assert!(!xml.contains("alice@example.com"), "{xml}");
+                assert!(xml.contains(enc.cipher.uri()) && xml.contains(enc.transport.uri()));
+                let response_signed = matches!(mode, SignMode::Response | SignMode::Both);
+                let assertion_signed = matches!(mode, SignMode::Assertion | SignMode::Both);
+                // The Response signature covers the EncryptedAssertion as sent.
+                let expected: Vec<String> = if response_signed {
+                    vec![s.response_id.clone()]
+                } else {
+                    vec![]
+                };
+                assert_eq!(signed_ids(&xml, rsa_idp()), expected, "{mode:?}");
+                let doc = Document::parse(&xml).unwrap();
+                let (i, _) = doc
+                    .root
+                    .indexed_child_elements()
+                    .find(|(_, e)| e.is(A, "EncryptedAssertion"))
+                    .unwrap();
+                assert!(doc.root.find_child(A, "Assertion").is_none());
+                let inner = xmlenc::decrypt_assertion_at(
+                    &doc,
+                    &crate::saml::xml::NodePath(vec![i]),
+                    &sp.key,
+                )
+                .unwrap();
+                assert_eq!(inner.root.attr("ID"), Some(s.assertion_id.as_str()));
+                let inner_ids = signed_ids(&inner.to_xml(), rsa_idp());
+                let expected: Vec<String> = if assertion_signed {
+                    vec![s.assertion_id.clone()]
+                } else {
+                    vec![]
+                };
+                assert_eq!(inner_ids, expected, "{mode:?}");
+                // The decrypted Assertion is the one `build` makes.
+                let built = build(&s);
+                let plain = child(&built.root, A, "Assertion");
+                let nid = |a: &Element| child(child(a, A, "Subject"), A, "NameID").text();
+                assert_eq!(nid(&inner.root), nid(plain));
+            }
+        }
+    }
+
+    #[test]
+    fn encryption_errors_are_typed() {
+        let err = build_signed_encrypted(&spec(), rsa_idp(), &ec_idp().cert, Encryption::default())
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ResponseError::Encrypt(XmlEncError::CertificateKeyNotRsa { .. })
+        ));
+        assert!(err.to_string().contains("encrypting the Assertion"));
+    }
+
+    #[test]
+    fn encryption_follows_what_the_sp_metadata_lists() {
+        let m = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(Encryption::negotiate(&[]), Encryption::default());
+        assert_eq!(
+            Encryption::negotiate(&m(&[
+                "urn:unknown",
+                KeyTransport::RsaOaep.uri(),
+                BlockCipher::Aes128Gcm.uri(),
+                BlockCipher::Aes256Cbc.uri(),
+            ])),
+            Encryption {
+                cipher: BlockCipher::Aes128Gcm,
+                transport: KeyTransport::RsaOaep
+            }
+        );
+        assert_eq!(
+            Encryption::negotiate(&m(&[BlockCipher::Aes128Cbc.uri()])),
+            Encryption {
+                cipher: BlockCipher::Aes128Cbc,
+                transport: KeyTransport::RsaOaepMgf1p
+            }
+        );
     }
 
     #[test]

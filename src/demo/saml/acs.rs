@@ -59,15 +59,18 @@ pub enum AcsError {
     NoStatus,
     #[error("the IdP answered with status {0}")]
     Status(String),
-    #[error("encrypted assertions are not supported")]
-    Encrypted,
+    /// Deliberately without the reason: see `decrypt::refusal`.
+    #[error("the EncryptedAssertion could not be decrypted")]
+    Decryption(#[source] crate::saml::xmlenc::XmlEncError),
+    #[error("the EncryptedAssertion is not acceptable: {0}")]
+    EncryptedAssertion(#[source] crate::saml::xmlenc::XmlEncError),
     #[error("the Response has no Assertion")]
     NoAssertion,
     #[error("the Response has {0} Assertions; exactly one is accepted")]
     AssertionCount(usize),
     #[error("signature verification failed: {0}")]
     Signature(#[from] DsigError),
-    #[error("the signature has no usable KeyInfo certificate")]
+    #[error("the signature's KeyInfo offers no usable key")]
     NoKeyInfoCert,
     #[error("{0} is not signed by the IdP")]
     NotSigned(&'static str),
@@ -160,8 +163,8 @@ pub fn consume(
         .decode(compact.as_bytes())
         .map_err(|_| AcsError::Base64)?;
     let xml = String::from_utf8(bytes).map_err(|_| AcsError::NotUtf8)?;
-    let doc = parse(sp, &xml)?;
-    let checked = check_document(sp, &doc, now)?;
+    let (doc, recovered) = parse(sp, &xml)?;
+    let checked = check_document(sp, &doc, recovered.as_ref().unwrap_or(&doc), now)?;
 
     // Everything touching shared state happens under one lock, so that "not seen yet" and
     // "now seen" cannot interleave with a concurrent post of the same assertion.
@@ -198,7 +201,20 @@ pub fn consume(
     Ok(store.new_session(name_id, now))
 }
 
-fn parse(sp: &Sp, xml: &str) -> Result<Document, AcsError> {
+/// The document the application reads and, under `saml-parser-differential` when the input
+/// has more than one root, the document signatures are verified on.
+fn parse(sp: &Sp, xml: &str) -> Result<(Document, Option<Document>), AcsError> {
+    if parser_differential(sp) {
+        return parse_differential(xml);
+    }
+    Ok((parse_one(sp, xml)?, None))
+}
+
+fn parse_one(sp: &Sp, xml: &str) -> Result<Document, AcsError> {
+    if sp.cfg.breaks.has("saml-fetch-external-entities") {
+        let expanded = dtd::expand_entities(xml, Some(&dtd::fetch_loopback))?;
+        return Ok(Document::parse_with_limits(&expanded, &LIMITS)?);
+    }
     if sp.cfg.breaks.has("saml-accept-dtd") {
         let expanded = dtd::expand_internal_entities(xml)?;
         return Ok(Document::parse_with_limits(&expanded, &LIMITS)?);
@@ -206,8 +222,45 @@ fn parse(sp: &Sp, xml: &str) -> Result<Document, AcsError> {
     Ok(Document::parse_with_limits(xml, &LIMITS)?)
 }
 
+/// Two parsers disagreeing about where the document ends (ruby-saml's REXML/Nokogiri split,
+/// CVE-2025-25291/25292): the application's parser stops after the first root element, the
+/// signature checker's recovering parser keeps every root, side by side.
+fn parse_differential(xml: &str) -> Result<(Document, Option<Document>), AcsError> {
+    let position = match Document::parse_with_limits(xml, &LIMITS) {
+        Err(
+            XmlError::MultipleRoots { position }
+            | XmlError::TextOutsideRoot { position }
+            | XmlError::MisplacedDeclaration { position },
+        ) => position,
+        other => return Ok((other?, None)),
+    };
+    let end = usize::try_from(position)
+        .ok()
+        .filter(|&p| xml.is_char_boundary(p))
+        .ok_or(XmlError::NoRootElement)?;
+    let first = Document::parse_with_limits(&xml[..end], &LIMITS)?;
+    // Concatenated documents: each XML declaration dropped, every root kept.
+    let mut body = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(at) = rest.find("<?xml") {
+        body.push_str(&rest[..at]);
+        rest = rest[at..].split_once("?>").map_or("", |(_, after)| after);
+    }
+    body.push_str(rest);
+    let everything =
+        Document::parse_with_limits(&format!("<recovered>{body}</recovered>"), &LIMITS)?;
+    Ok((first, Some(everything)))
+}
+
 /// The checks that need only the document and the clock.
-fn check_document(sp: &Sp, doc: &Document, now: i64) -> Result<Checked, AcsError> {
+/// `signed` is the document signatures are verified on: `doc` itself, except under
+/// `saml-parser-differential`.
+fn check_document(
+    sp: &Sp,
+    doc: &Document,
+    signed: &Document,
+    now: i64,
+) -> Result<Checked, AcsError> {
     let cfg = &sp.cfg;
     let root = &doc.root;
     if !root.is(PROTOCOL_NS, "Response") {
@@ -215,11 +268,30 @@ fn check_document(sp: &Sp, doc: &Document, now: i64) -> Result<Checked, AcsError
     }
     check_status(sp, root)?;
 
-    let refs = verify_signatures(sp, doc)?;
-    let (assertion_path, coverage) = select_assertion(sp, doc, &refs)?;
-    check_coverage(sp, &refs, coverage)?;
-    // Invariant: select_assertion returns a path to an element of this document.
-    let assertion = doc.get(&assertion_path).ok_or(AcsError::NoAssertion)?;
+    let refs = verify_signatures(sp, signed)?;
+    // An EncryptedAssertion is decrypted and its own signatures verified (decrypt.rs); the
+    // checks below then run on it exactly as on a plain Assertion.
+    let decrypted = super::decrypt::open(sp, doc, |inner| verify_signatures(sp, inner))?;
+    let (assertion, coverage, inner_refs) = match &decrypted {
+        Some(d) => {
+            // A Response signature covers the EncryptedAssertion, so what it decrypts to.
+            let response = refs
+                .iter()
+                .any(|r| r.signed_element_path == NodePath::default());
+            let coverage = Coverage {
+                response,
+                assertion: d.signed,
+            };
+            (&d.assertion.root, coverage, d.refs.as_slice())
+        }
+        None => {
+            let (assertion_path, coverage) = select_assertion(sp, doc, &refs)?;
+            // Invariant: select_assertion returns a path to an element of this document.
+            let assertion = doc.get(&assertion_path).ok_or(AcsError::NoAssertion)?;
+            (assertion, coverage, &[][..])
+        }
+    };
+    check_coverage(sp, &[refs.as_slice(), inner_refs].concat(), coverage)?;
 
     check_issuers(sp, root, assertion)?;
     check_destination(sp, root, coverage)?;
@@ -289,7 +361,20 @@ fn verify_signatures(sp: &Sp, doc: &Document) -> Result<Vec<VerifiedReference>, 
     } else {
         VerifyPolicy::modern()
     };
-    let paths = dsig::signature_paths(doc);
+    let mut paths = dsig::signature_paths(doc);
+    // Verifiers that pick signatures by name skip a `Signature` that is only a container
+    // (no SignedInfo), where a strict one refuses it.
+    if unbound(sp) {
+        paths.retain(|p| {
+            doc.get(p)
+                .is_some_and(|s| s.find_child(DSIG_NS, "SignedInfo").is_some())
+        });
+    }
+    // The vulnerable pattern "verify the signature if there is one" also skips a
+    // signature whose value is empty.
+    if signature_optional(sp) {
+        paths.retain(|p| !signature_value_empty(doc, p));
+    }
     if paths.len() > MAX_SIGNATURES {
         return Err(DsigError::TooManySignatures {
             found: paths.len(),
@@ -297,35 +382,53 @@ fn verify_signatures(sp: &Sp, doc: &Document) -> Result<Vec<VerifiedReference>, 
         }
         .into());
     }
+    let laxity = dsig::Laxity {
+        detached_reference: unbound(sp),
+        digest_from_first_node: sp.cfg.breaks.has("saml-digest-first-node"),
+    };
+    let mut trusted = sp.trusted.clone();
+    // A multi-tenant SP with one trust store for all tenants' IdPs.
+    if shared_tenant_trust(sp) {
+        trusted.extend(sp.peer_tenants().into_iter().map(|(_, cert)| cert));
+    }
     let mut refs = Vec::with_capacity(paths.len());
     for path in &paths {
-        let key_info: [X509; 1];
+        let offered: Vec<X509>;
         let trusted: &[X509] = if sp.cfg.breaks.has("saml-trust-keyinfo") {
-            key_info = [key_info_cert(doc, path)?];
-            &key_info
+            offered = key_info_keys(doc, path)?;
+            &offered
         } else {
-            &sp.trusted
+            &trusted
         };
-        refs.push(dsig::verify_signature_at(doc, path, trusted, &policy)?);
+        refs.push(dsig::verify_signature_at_lax(
+            doc, path, trusted, &policy, laxity,
+        )?);
     }
     Ok(refs)
 }
 
-/// The certificate a signature carries in `KeyInfo/X509Data/X509Certificate` (trusted only
-/// by the `saml-trust-keyinfo` break).
-fn key_info_cert(doc: &Document, sig_path: &NodePath) -> Result<X509, AcsError> {
-    let text = doc
+/// The vulnerable pattern "verify the signature if there is one" (absent or empty).
+fn signature_optional(sp: &Sp) -> bool {
+    sp.cfg.breaks.has("saml-signature-optional")
+}
+
+fn signature_value_empty(doc: &Document, sig_path: &NodePath) -> bool {
+    doc.get(sig_path)
+        .and_then(|s| s.find_child(DSIG_NS, "SignatureValue"))
+        .is_some_and(|v| v.text().trim().is_empty())
+}
+
+/// Every key a signature's KeyInfo offers (trusted only by the `saml-trust-keyinfo` break).
+fn key_info_keys(doc: &Document, sig_path: &NodePath) -> Result<Vec<X509>, AcsError> {
+    let keys = doc
         .get(sig_path)
         .and_then(|s| s.find_child(DSIG_NS, "KeyInfo"))
-        .and_then(|k| k.find_child(DSIG_NS, "X509Data"))
-        .and_then(|d| d.find_child(DSIG_NS, "X509Certificate"))
-        .ok_or(AcsError::NoKeyInfoCert)?
-        .text();
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let der = B64
-        .decode(compact.as_bytes())
-        .map_err(|_| AcsError::NoKeyInfoCert)?;
-    X509::from_der(&der).map_err(|_| AcsError::NoKeyInfoCert)
+        .map(super::keyinfo::offered_keys)
+        .unwrap_or_default();
+    if keys.is_empty() {
+        return Err(AcsError::NoKeyInfoCert);
+    }
+    Ok(keys)
 }
 
 /// Picks the Assertion to consume and which signatures cover it.
@@ -335,9 +438,6 @@ fn select_assertion(
     refs: &[VerifiedReference],
 ) -> Result<(NodePath, Coverage), AcsError> {
     let root = &doc.root;
-    if root.find_child(SAML, "EncryptedAssertion").is_some() {
-        return Err(AcsError::Encrypted);
-    }
     let direct: Vec<NodePath> = root
         .indexed_child_elements()
         .filter(|(_, e)| e.is(SAML, "Assertion"))
@@ -347,25 +447,43 @@ fn select_assertion(
         return Err(AcsError::NoAssertion);
     };
     // SAML allows several; which one an application reads is then a guess, so take none.
-    if direct.len() > 1 && !sp.cfg.breaks.has("saml-multiple-assertions") {
+    let consume_last = consume_last(sp);
+    if direct.len() > 1
+        && !sp.cfg.breaks.has("saml-multiple-assertions")
+        && !consume_last
+        && !unbound(sp)
+    {
         return Err(AcsError::AssertionCount(direct.len()));
     }
-    if sp.cfg.breaks.has("saml-signature-unbound") {
-        // The classic mistake: "is there a valid signature on an Assertion (or Response)?"
-        // then `//saml:Assertion[1]`, two questions about possibly different elements.
-        let found = doc
-            .elements()
-            .into_iter()
-            .find(|(_, e)| e.is(SAML, "Assertion"))
-            .map(|(p, _)| p)
-            .ok_or(AcsError::NoAssertion)?;
+    if consume_last && direct.len() > 1 {
+        // CVE-2022-41912 (crewjam/saml): a valid signature is found, the last Assertion's
+        // subject is used.
+        let signed = !refs.is_empty();
         let coverage = Coverage {
-            response: refs
-                .iter()
-                .any(|r| r.signed_element_name.is(PROTOCOL_NS, "Response")),
-            assertion: refs
-                .iter()
-                .any(|r| r.signed_element_name.is(SAML, "Assertion")),
+            response: signed,
+            assertion: signed,
+        };
+        let last = direct.last().unwrap_or(first).clone();
+        return Ok((last, coverage));
+    }
+    if unbound(sp) {
+        // The classic mistake: "is there a valid signature?" then a second, independent
+        // lookup of the Assertion to use: two questions about possibly different elements.
+        // `saml-signature-unbound` reads the root's first Assertion child,
+        // `saml-assertion-by-xpath` the first Assertion anywhere (`//saml:Assertion[1]`).
+        let found = if by_xpath(sp) {
+            doc.elements()
+                .into_iter()
+                .find(|(_, e)| e.is(SAML, "Assertion"))
+                .map(|(p, _)| p)
+                .ok_or(AcsError::NoAssertion)?
+        } else {
+            first.clone()
+        };
+        let signed = !refs.is_empty();
+        let coverage = Coverage {
+            response: signed,
+            assertion: signed,
         };
         return Ok((found, coverage));
     }
@@ -377,6 +495,33 @@ fn select_assertion(
         assertion: refs.iter().any(|r| &r.signed_element_path == first),
     };
     Ok((first.clone(), coverage))
+}
+
+/// Whether a break makes signature verification and Assertion selection two unrelated
+/// questions (signature wrapping).
+fn unbound(sp: &Sp) -> bool {
+    let b = &sp.cfg.breaks;
+    b.has("saml-signature-unbound") || by_xpath(sp) || consume_last(sp) || parser_differential(sp)
+}
+
+/// CVE-2022-41912's consumer: the last of several Assertions.
+fn consume_last(sp: &Sp) -> bool {
+    sp.cfg.breaks.has("saml-consume-last-assertion")
+}
+
+/// Two parsers disagreeing on where the document ends.
+fn parser_differential(sp: &Sp) -> bool {
+    sp.cfg.breaks.has("saml-parser-differential")
+}
+
+/// One trust store for every tenant's IdP.
+fn shared_tenant_trust(sp: &Sp) -> bool {
+    sp.cfg.breaks.has("saml-shared-tenant-trust")
+}
+
+/// The consumer of `saml-assertion-by-xpath`: the first Assertion anywhere.
+fn by_xpath(sp: &Sp) -> bool {
+    sp.cfg.breaks.has("saml-assertion-by-xpath")
 }
 
 fn check_coverage(sp: &Sp, refs: &[VerifiedReference], c: Coverage) -> Result<(), AcsError> {
@@ -391,7 +536,7 @@ fn check_coverage(sp: &Sp, refs: &[VerifiedReference], c: Coverage) -> Result<()
     };
     match missing {
         // The vulnerable pattern: "verify the signature if there is one".
-        Some(_) if refs.is_empty() && sp.cfg.breaks.has("saml-signature-optional") => Ok(()),
+        Some(_) if refs.is_empty() && signature_optional(sp) => Ok(()),
         Some(what) => Err(AcsError::NotSigned(what)),
         None => Ok(()),
     }
@@ -402,6 +547,17 @@ fn check_issuers(sp: &Sp, root: &Element, assertion: &Element) -> Result<(), Acs
         return Ok(());
     }
     let expected = &sp.cfg.idp_entity_id;
+    // A multi-tenant SP with one trust store also accepts every tenant's IdP as issuer.
+    if shared_tenant_trust(sp) {
+        let issuer = assertion
+            .find_child(SAML, "Issuer")
+            .map(|i| i.text().trim().to_string());
+        if let Some(found) = issuer
+            && sp.peer_tenants().iter().any(|(entity, _)| *entity == found)
+        {
+            return Ok(());
+        }
+    }
     let issuer = |e: &Element| {
         e.find_child(SAML, "Issuer")
             .map(|i| i.text().trim().to_string())

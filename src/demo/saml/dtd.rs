@@ -1,8 +1,11 @@
-//! The `saml-accept-dtd` break only: expands the internal entities of a DOCTYPE, as an SP
-//! on a permissive XML parser would, before the project's parser (which refuses DTDs) sees
-//! the document. Even broken, it fetches nothing (external and parameter entities are
-//! refused) and caps both output and work, so it demonstrates accepting a DTD without
-//! handing the tester's peers an XXE or billion-laughs oracle.
+//! The `saml-accept-dtd` and `saml-fetch-external-entities` breaks only: expands the
+//! entities of a DOCTYPE, as an SP on a permissive XML parser would, before the project's
+//! parser (which refuses DTDs) sees the document. `saml-accept-dtd` fetches nothing
+//! (external and parameter entities are refused); `saml-fetch-external-entities` also
+//! resolves external entities, but only over plain HTTP to 127.0.0.1 or localhost, with a
+//! short timeout and a size cap (see `fetch_loopback`), so that the XXE check can be shown
+//! to fail without the reference app ever reaching beyond the machine. Output and work are
+//! capped either way.
 //!
 //! It works on text, not on a tree: entity references are replaced wherever they appear
 //! after the DOCTYPE (CDATA sections and comments included). That imprecision only matters
@@ -38,13 +41,24 @@ pub enum DtdError {
     TooDeep,
 }
 
+/// Resolves an external entity's system identifier to its text.
+pub type Fetch<'f> = &'f dyn Fn(&str) -> Result<String, DtdError>;
+
 /// The input unchanged if it has no DOCTYPE; otherwise the input without it and with its
 /// internal entities expanded.
 pub fn expand_internal_entities(input: &str) -> Result<Cow<'_, str>, DtdError> {
+    expand_entities(input, None)
+}
+
+/// [`expand_internal_entities`], resolving external entities with `fetch` when given.
+pub fn expand_entities<'i>(
+    input: &'i str,
+    fetch: Option<Fetch<'_>>,
+) -> Result<Cow<'i, str>, DtdError> {
     let Some(start) = doctype_start(input) else {
         return Ok(Cow::Borrowed(input));
     };
-    let (entities, end) = parse_doctype(input, start)?;
+    let (entities, end) = parse_doctype(input, start, fetch)?;
     let mut out = String::with_capacity(input.len());
     out.push_str(&input[..start]);
     let mut budget = Budget { expansions: 0 };
@@ -147,10 +161,25 @@ impl<'a> Cursor<'a> {
     fn external_id_follows(&self) -> bool {
         self.rest().starts_with("SYSTEM") || self.rest().starts_with("PUBLIC")
     }
+    /// `SYSTEM "uri"` or `PUBLIC "id" "uri"`: the system identifier.
+    fn external_id(&mut self) -> Result<&'a str, DtdError> {
+        if self.eat("PUBLIC") {
+            self.skip_ws();
+            self.quoted()?;
+        } else if !self.eat("SYSTEM") {
+            return Err(DtdError::Malformed("SYSTEM or PUBLIC expected"));
+        }
+        self.skip_ws();
+        self.quoted()
+    }
 }
 
 /// Parses `<!DOCTYPE name [subset]>` at `start`: the declared entities and the end offset.
-fn parse_doctype(input: &str, start: usize) -> Result<(HashMap<String, String>, usize), DtdError> {
+fn parse_doctype(
+    input: &str,
+    start: usize,
+    fetch: Option<Fetch<'_>>,
+) -> Result<(HashMap<String, String>, usize), DtdError> {
     let mut c = Cursor {
         s: input,
         i: start + "<!DOCTYPE".len(),
@@ -159,9 +188,16 @@ fn parse_doctype(input: &str, start: usize) -> Result<(HashMap<String, String>, 
     let root = c.name()?;
     c.skip_ws();
     if c.external_id_follows() {
-        return Err(DtdError::External(root.to_string()));
+        let Some(fetch) = fetch else {
+            return Err(DtdError::External(root.to_string()));
+        };
+        // The external subset is loaded, as a resolving parser would; its declarations
+        // are not interpreted.
+        fetch(c.external_id()?)?;
+        c.skip_ws();
     }
     let mut entities = HashMap::new();
+    let mut parameter_entities = 0usize;
     if c.eat("[") {
         loop {
             c.skip_ws();
@@ -174,14 +210,35 @@ fn parse_doctype(input: &str, start: usize) -> Result<(HashMap<String, String>, 
             } else if c.eat("<!ENTITY") {
                 c.skip_ws();
                 if c.rest().starts_with('%') {
-                    return Err(DtdError::ParameterEntity);
+                    let Some(fetch) = fetch else {
+                        return Err(DtdError::ParameterEntity);
+                    };
+                    // An external parameter entity: loaded (the blind-XXE channel), its
+                    // declarations not interpreted.
+                    c.eat("%");
+                    c.skip_ws();
+                    c.name()?;
+                    c.skip_ws();
+                    fetch(c.external_id()?)?;
+                    c.skip_decl()?;
+                    parameter_entities += 1;
+                    if parameter_entities > MAX_ENTITIES {
+                        return Err(DtdError::TooManyEntities);
+                    }
+                    continue;
                 }
                 let name = c.name()?;
                 c.skip_ws();
-                if c.external_id_follows() {
-                    return Err(DtdError::External(name.to_string()));
-                }
-                let value = c.quoted()?;
+                let fetched;
+                let value = if c.external_id_follows() {
+                    let Some(fetch) = fetch else {
+                        return Err(DtdError::External(name.to_string()));
+                    };
+                    fetched = fetch(c.external_id()?)?;
+                    fetched.as_str()
+                } else {
+                    c.quoted()?
+                };
                 if value.contains('%') {
                     return Err(DtdError::ParameterEntity);
                 }
@@ -198,6 +255,9 @@ fn parse_doctype(input: &str, start: usize) -> Result<(HashMap<String, String>, 
                     .or_insert_with(|| value.to_string());
             } else if c.eat("<!ELEMENT") || c.eat("<!ATTLIST") || c.eat("<!NOTATION") {
                 c.skip_decl()?;
+            } else if c.rest().starts_with('%') && fetch.is_some() && parameter_entities > 0 {
+                // A reference to a loaded parameter entity: its content is not interpreted.
+                c.skip_past(";")?;
             } else if c.rest().starts_with('%') {
                 return Err(DtdError::ParameterEntity);
             } else {
@@ -255,6 +315,48 @@ fn expand(
         }
     }
     push_capped(out, rest)
+}
+
+/// Most bytes read from an external entity.
+const MAX_FETCH_BYTES: usize = 64 * 1024;
+/// Connect and read timeout of an external-entity fetch.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Fetches `uri` if it is plain HTTP to 127.0.0.1 or localhost; anything else is refused.
+/// Blocking, bounded in time and size: only the `saml-fetch-external-entities` break uses it.
+pub fn fetch_loopback(uri: &str) -> Result<String, DtdError> {
+    use std::io::{Read as _, Write as _};
+    let refused = || DtdError::External(uri.to_string());
+    let url = url::Url::parse(uri).map_err(|_| refused())?;
+    let host = url.host_str().ok_or_else(refused)?;
+    if url.scheme() != "http" || !matches!(host, "127.0.0.1" | "localhost") {
+        return Err(refused());
+    }
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], url.port().unwrap_or(80)));
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, FETCH_TIMEOUT).map_err(|_| refused())?;
+    stream
+        .set_read_timeout(Some(FETCH_TIMEOUT))
+        .map_err(|_| refused())?;
+    stream
+        .set_write_timeout(Some(FETCH_TIMEOUT))
+        .map_err(|_| refused())?;
+    let request = format!(
+        "GET {} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+        &url[url::Position::BeforePath..]
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|_| refused())?;
+    let mut raw = Vec::new();
+    stream
+        .take(MAX_FETCH_BYTES as u64)
+        .read_to_end(&mut raw)
+        .map_err(|_| refused())?;
+    let text = String::from_utf8_lossy(&raw);
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, body)| body.to_string()))
 }
 
 fn push_capped(out: &mut String, s: &str) -> Result<(), DtdError> {

@@ -217,12 +217,21 @@ async fn acs_post(
     let Some(response) = response else {
         return login_failed(&AcsError::MissingResponse.to_string());
     };
-    match acs::consume(&sp, &response, cookie(&headers, LOGIN_COOKIE), now()) {
-        Ok(session) => {
+    // Off the async workers: under `saml-fetch-external-entities` consuming blocks on
+    // fetches, possibly from a server in this very process (oinspect's canary in a demo).
+    let login_cookie = cookie(&headers, LOGIN_COOKIE).map(str::to_string);
+    let consuming = sp.clone();
+    let consumed = tokio::task::spawn_blocking(move || {
+        acs::consume(&consuming, &response, login_cookie.as_deref(), now())
+    })
+    .await;
+    match consumed {
+        Ok(Ok(session)) => {
             let target = relay_target(&sp, relay.as_deref());
             redirect(&target, set_cookie(&sp, SESSION_COOKIE, &session))
         }
-        Err(e) => login_failed(&e.to_string()),
+        Ok(Err(e)) => login_failed(&e.to_string()),
+        Err(_) => login_failed("internal error while checking the Response"),
     }
 }
 

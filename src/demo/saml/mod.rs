@@ -10,8 +10,10 @@
 //! `/saml/login`, `/saml/acs`, `/api/me` and `/app`.
 
 mod acs;
+mod decrypt;
 mod dtd;
 mod http;
+mod keyinfo;
 mod request;
 mod store;
 
@@ -30,15 +32,35 @@ use super::{BreakInfo, Breaks};
 pub const BREAKS: &[BreakInfo] = &[
     BreakInfo {
         name: "saml-signature-optional",
-        summary: "unsigned assertions are accepted (a signature present is still verified)",
+        summary: "unsigned assertions are accepted (a signature present and non-empty is still verified)",
     },
     BreakInfo {
         name: "saml-trust-keyinfo",
-        summary: "signatures are verified with the certificate in KeyInfo instead of the pinned one",
+        summary: "signatures are verified with whatever key KeyInfo offers (certificate, RSAKeyValue, DER or EC key) instead of the pinned certificate",
     },
     BreakInfo {
         name: "saml-signature-unbound",
-        summary: "a valid signature anywhere suffices; the first Assertion found by lookup is consumed (XSW)",
+        summary: "any valid signature suffices (its Reference looked up by ID anywhere) and the root's first Assertion child is consumed (XSW)",
+    },
+    BreakInfo {
+        name: "saml-assertion-by-xpath",
+        summary: "any valid signature suffices (its Reference looked up by ID anywhere) and the first Assertion anywhere in the document (//saml:Assertion[1]) is consumed (XSW)",
+    },
+    BreakInfo {
+        name: "saml-consume-last-assertion",
+        summary: "with several Assertions, any valid signature suffices and the last Assertion is consumed (CVE-2022-41912)",
+    },
+    BreakInfo {
+        name: "saml-parser-differential",
+        summary: "signatures are checked on every root element of the input, the Assertion read from the first root only (CVE-2025-25291/25292 class)",
+    },
+    BreakInfo {
+        name: "saml-digest-first-node",
+        summary: "DigestValue is read from its first child node, so a comment there replaces the digest (CVE-2025-29775)",
+    },
+    BreakInfo {
+        name: "saml-shared-tenant-trust",
+        summary: "every tenant trusts every tenant's IdP certificate and issuer (one trust store for the whole app)",
     },
     BreakInfo {
         name: "saml-comment-truncation",
@@ -91,6 +113,10 @@ pub const BREAKS: &[BreakInfo] = &[
     BreakInfo {
         name: "saml-accept-dtd",
         summary: "a DOCTYPE with internal entities is processed (entities expanded; external ones still refused)",
+    },
+    BreakInfo {
+        name: "saml-fetch-external-entities",
+        summary: "a DOCTYPE is processed and its external entities fetched (XXE; only from 127.0.0.1, the tester's canary)",
     },
     BreakInfo {
         name: "saml-ignore-status",
@@ -156,6 +182,10 @@ pub const BREAKS: &[BreakInfo] = &[
         name: "saml-metadata-expired-cert",
         summary: "the SP metadata publishes an expired signing certificate (for the SP's real key)",
     },
+    BreakInfo {
+        name: "saml-decrypted-unverified",
+        summary: "a decrypted assertion is trusted without its own signature (encryption mistaken for authentication)",
+    },
 ];
 
 /// Which signatures the SP requires over the Assertion it consumes.
@@ -185,6 +215,10 @@ pub struct SamlSpConfig {
     /// Signs AuthnRequests (HTTP-Redirect binding: SigAlg + Signature).
     pub sp_key: PKey<Private>,
     pub sp_cert: X509,
+    /// Decrypts EncryptedAssertions (RSA key transport); a key of its own, as SPs keep
+    /// signing and encryption keys apart. Published as `KeyDescriptor use="encryption"`.
+    pub enc_key: PKey<Private>,
+    pub enc_cert: X509,
     /// Tolerance for time conditions, in seconds (60 is usual).
     pub clock_skew_secs: i64,
     pub requires_signed: RequiresSigned,
@@ -207,6 +241,7 @@ impl fmt::Debug for SamlSpConfig {
             .field("idp_sso_url", &self.idp_sso_url)
             .field("idp_certs", &self.idp_certs.len())
             .field("sp_key", &"<redacted>")
+            .field("enc_key", &"<redacted>")
             .field("clock_skew_secs", &self.clock_skew_secs)
             .field("requires_signed", &self.requires_signed)
             .field("breaks", &self.breaks)
@@ -230,9 +265,19 @@ pub(crate) struct Sp {
     /// if it could not be made, which the metadata endpoint reports.
     pub published_cert: Result<X509, String>,
     store: Mutex<store::Store>,
+    /// Other tenants of the same app (entity ID and certificate of their IdPs): trusted
+    /// here only under `saml-shared-tenant-trust`.
+    peer_tenants: Mutex<Vec<(String, X509)>>,
 }
 
 impl Sp {
+    pub fn peer_tenants(&self) -> Vec<(String, X509)> {
+        self.peer_tenants
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     pub fn store(&self) -> MutexGuard<'_, store::Store> {
         // A poisoned lock still guards consistent data: every store operation completes
         // its map updates without calling code that can panic in between.
@@ -275,6 +320,7 @@ impl SamlSp {
                 trusted,
                 published_cert,
                 store: Mutex::new(store::Store::default()),
+                peer_tenants: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -282,6 +328,15 @@ impl SamlSp {
     /// Routes at the app root (see the module docs); every router made here shares state.
     pub fn router(&self) -> axum::Router {
         http::router(self.sp.clone())
+    }
+
+    /// Tells this tenant about another tenant's IdP (what a shared trust store would hold).
+    pub fn add_peer_tenant(&self, idp_entity_id: &str, idp_cert: X509) {
+        self.sp
+            .peer_tenants
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((idp_entity_id.to_string(), idp_cert));
     }
 
     /// Creates an account before any login, as an admin (or SCIM) would: users that exist

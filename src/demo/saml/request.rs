@@ -206,9 +206,22 @@ pub fn expired_cert(cfg: &SamlSpConfig) -> Result<X509, RequestError> {
     )?)
 }
 
-/// SP metadata: signing certificate `cert`, e-mail NameIDs, one HTTP-POST ACS.
+/// What the SP decrypts, in order of preference (authenticated GCM first), as published
+/// in its metadata's `md:EncryptionMethod` elements.
+pub const ENCRYPTION_METHODS: [&str; 6] = [
+    "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+    "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+    "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+    "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+    "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+    "http://www.w3.org/2009/xmlenc11#rsa-oaep",
+];
+
+/// SP metadata: signing certificate `cert`, encryption certificate `cfg.enc_cert` with the
+/// algorithms the SP decrypts, e-mail NameIDs, one HTTP-POST ACS.
 pub fn metadata(cfg: &SamlSpConfig, cert: &X509) -> Result<String, RequestError> {
     let cert = B64.encode(cert.to_der()?);
+    let enc_cert = B64.encode(cfg.enc_cert.to_der()?);
     let want_assertions_signed = matches!(
         cfg.requires_signed,
         super::RequiresSigned::Assertion | super::RequiresSigned::Both
@@ -234,6 +247,19 @@ pub fn metadata(cfg: &SamlSpConfig, cert: &X509) -> Result<String, RequestError>
                         ds("X509Data").with_child(ds("X509Certificate").with_text(&cert)),
                     ),
                 ))
+                .with_child(
+                    ENCRYPTION_METHODS.iter().fold(
+                        md("KeyDescriptor")
+                            .with_attr("use", "encryption")
+                            .with_child(
+                                ds("KeyInfo").with_child(
+                                    ds("X509Data")
+                                        .with_child(ds("X509Certificate").with_text(&enc_cert)),
+                                ),
+                            ),
+                        |kd, alg| kd.with_child(md("EncryptionMethod").with_attr("Algorithm", alg)),
+                    ),
+                )
                 .with_child(md("NameIDFormat").with_text(NAMEID_EMAIL))
                 .with_child(
                     md("AssertionConsumerService")

@@ -587,3 +587,170 @@ async fn metadata_expired_cert() {
         );
     }
 }
+
+#[tokio::test]
+async fn decrypted_unverified() {
+    use super::encryption::encrypted;
+    use crate::saml::xmlenc::{BlockCipher, KeyTransport};
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-decrypted-unverified", on).await;
+        // Anyone can encrypt for the SP: its encryption certificate is in its metadata.
+        let t = h.tpl();
+        let unsigned = encrypted(
+            &t.unsigned(),
+            BlockCipher::Aes256Gcm,
+            KeyTransport::default(),
+        );
+        expect(&h, &unsigned, on, USER, "the Assertion is not signed").await;
+        let t = h.tpl();
+        let forged = sign(&t.unsigned(), &[&t.assertion_id], attacker_rsa());
+        let forged = encrypted(&forged, BlockCipher::Aes128Cbc, KeyTransport::RsaOaep);
+        let b = h.new_browser();
+        let r = b.post_xml(&forged, None).await;
+        if on {
+            assert!(r.succeeded(), "{}", r.body);
+            assert_eq!(b.who().await.as_deref(), Some(USER));
+        } else {
+            assert!(r.failure().contains("not among the trusted certificates"));
+            assert_eq!(b.who().await, None);
+        }
+        // Undecryptable stays undecryptable.
+        let t = h.tpl();
+        let mut doc = Document::parse(&t.signed()).expect("parse");
+        crate::saml::xmlenc::encrypt_assertion(
+            &mut doc,
+            &attacker_rsa().cert,
+            BlockCipher::Aes256Gcm,
+            KeyTransport::default(),
+        )
+        .expect("encrypt");
+        let r = h.new_browser().post_xml(&doc.to_xml(), None).await;
+        assert!(r.failure().contains("could not be decrypted"));
+    }
+}
+
+/// Forges `attack` with the tester's own generators against this harness: the attacker's
+/// genuinely signed Response names `ATTACKER`, the forged identity is `USER`.
+fn forged(h: &Harness, attack: crate::saml::attacks::Attack, canary: Option<String>) -> String {
+    use crate::saml::attacks::{Attacker, Scenario, forge};
+    use crate::saml::idp::IdpIdentity;
+    use crate::saml::response::ResponseSpec;
+    static ATTACKER_KEYS: OnceLock<Attacker> = OnceLock::new();
+    let idp = IdpIdentity {
+        entity_id: IDP_ENTITY.to_string(),
+        sso_url: IDP_SSO.to_string(),
+        key: crate::saml::dsig::test_keys::idp_rsa().key.clone(),
+        cert: crate::saml::dsig::test_keys::idp_rsa().cert.clone(),
+    };
+    let attacker = ATTACKER_KEYS.get_or_init(|| Attacker::generate(&idp).expect("attacker keys"));
+    let scenario = Scenario {
+        idp: &idp,
+        attacker,
+        base: ResponseSpec::new(IDP_ENTITY, &h.acs, &h.entity_id, USER),
+        attacker_identity: ATTACKER.to_string(),
+        canary_url: canary,
+        sp_encryption_cert: None,
+    };
+    forge(attack, &scenario).expect("forge").xml
+}
+
+const ATTACKER: &str = "mallory@example.com";
+
+/// A session as `USER` when `on`, none otherwise (a session as the attacker is fine: it is
+/// what the IdP really signed).
+async fn expect_forgery(h: &Harness, xml: &str, on: bool) {
+    let b = h.new_browser();
+    let r = b.post_xml(xml, None).await;
+    let who = b.who().await;
+    if on {
+        assert!(r.succeeded(), "{}", r.body);
+        assert_eq!(who.as_deref(), Some(USER));
+    } else {
+        assert_ne!(who.as_deref(), Some(USER), "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn consume_last_assertion() {
+    use crate::saml::attacks::Attack;
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-consume-last-assertion", on).await;
+        expect_forgery(&h, &forged(&h, Attack::XswEvilAfterValid, None), on).await;
+    }
+}
+
+#[tokio::test]
+async fn assertion_by_xpath() {
+    use crate::saml::attacks::Attack;
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-assertion-by-xpath", on).await;
+        // XSW7: the evil Assertion hides in Extensions, first in document order.
+        expect_forgery(&h, &forged(&h, Attack::Xsw(7), None), on).await;
+    }
+}
+
+#[tokio::test]
+async fn parser_differential() {
+    use crate::saml::attacks::{Attack, MatrixVariant};
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-parser-differential", on).await;
+        let second_root = MatrixVariant::from_name("second-root/left-in-place").expect("variant");
+        expect_forgery(&h, &forged(&h, Attack::Matrix(second_root), None), on).await;
+    }
+}
+
+#[tokio::test]
+async fn digest_first_node() {
+    use crate::saml::attacks::Attack;
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-digest-first-node", on).await;
+        expect_forgery(&h, &forged(&h, Attack::DigestComment, None), on).await;
+    }
+}
+
+#[tokio::test]
+async fn fetch_external_entities() {
+    use crate::saml::attacks::Attack;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-fetch-external-entities", on).await;
+        let canary = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/token", canary.local_addr().expect("addr"));
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((mut s, _)) = canary.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let xml = forged(&h, Attack::Xxe, Some(url));
+        let _ = h.new_browser().post_xml(&xml, None).await;
+        server.abort();
+        let fetched = hits.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(fetched > 0, on, "{fetched} fetches");
+    }
+}
+
+#[tokio::test]
+async fn shared_tenant_trust() {
+    use crate::saml::dsig::test_keys::KeyPair;
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-shared-tenant-trust", on).await;
+        // Another tenant's IdP, which an admin of that tenant controls.
+        let other: &KeyPair = attacker_rsa();
+        let other_entity = "https://other-tenant-idp.example.test";
+        h.sp.add_peer_tenant(other_entity, other.cert.clone());
+        let mut t = h.tpl();
+        t.issuer = other_entity.to_string();
+        t.response_issuer = Some(other_entity.to_string());
+        let xml = sign(&t.unsigned(), &[&t.assertion_id], other);
+        expect(&h, &xml, on, USER, "not among the trusted certificates").await;
+    }
+}

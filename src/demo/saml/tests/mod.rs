@@ -4,6 +4,7 @@
 //! the tester's Response builder.
 
 mod breaks;
+mod encryption;
 mod flows;
 
 use std::sync::OnceLock;
@@ -28,6 +29,12 @@ pub const USER: &str = "alice@example.com";
 pub fn sp_keys() -> &'static KeyPair {
     static K: OnceLock<KeyPair> = OnceLock::new();
     K.get_or_init(|| rsa("reference-sp"))
+}
+
+/// The SP's encryption key pair (apart from its signing key, as in the demo).
+pub fn sp_enc_keys() -> &'static KeyPair {
+    static K: OnceLock<KeyPair> = OnceLock::new();
+    K.get_or_init(|| rsa("reference-sp-encryption"))
 }
 
 pub struct Harness {
@@ -193,6 +200,8 @@ impl Harness {
             idp_certs: vec![idp_rsa().cert.clone()],
             sp_key: sp_keys().key.clone(),
             sp_cert: sp_keys().cert.clone(),
+            enc_key: sp_enc_keys().key.clone(),
+            enc_cert: sp_enc_keys().cert.clone(),
             clock_skew_secs: 60,
             requires_signed,
             breaks: Breaks::from_names(breaks).expect("known break switches"),
@@ -405,6 +414,7 @@ fn break_catalogue_is_well_formed_and_each_switch_is_used_once() {
     let sources = [
         include_str!("../mod.rs"),
         include_str!("../acs.rs"),
+        include_str!("../decrypt.rs"),
         include_str!("../dtd.rs"),
         include_str!("../http.rs"),
         include_str!("../request.rs"),
