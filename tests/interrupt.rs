@@ -469,3 +469,181 @@ fn a_second_ctrl_c_abandons_cleanup_and_reports_what_is_left() {
         "{report}"
     );
 }
+
+/// A vendor that creates the user the moment POST /Users arrives but answers only after
+/// 30 s: a Ctrl-C in between cuts off a create that did happen. Lookups by
+/// `filter=userName eq "..."` and DELETE work, so cleanup can find and remove it.
+struct SlowCreateVendor {
+    base: String,
+    users: Arc<Mutex<Vec<(String, String)>>>,
+    posts: Arc<AtomicUsize>,
+}
+
+fn start_slow_create_vendor() -> SlowCreateVendor {
+    use axum::extract::{Path as UrlPath, Query};
+    use axum::routing::{delete, get};
+    let users: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let posts = Arc::new(AtomicUsize::new(0));
+    let (u1, u2, u3, p) = (users.clone(), users.clone(), users.clone(), posts.clone());
+    let app = axum::Router::new()
+        .route(
+            "/scim/v2/Users",
+            get(
+                move |Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                    // Only `userName eq "<value>"` is understood.
+                    let wanted = q
+                        .get("filter")
+                        .and_then(|f| f.strip_prefix("userName eq "))
+                        .and_then(|v| serde_json::from_str::<String>(v).ok());
+                    let found: Vec<serde_json::Value> = u1
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .filter(|(_, name)| wanted.as_deref().is_some_and(|w| w.eq_ignore_ascii_case(name)))
+                        .map(|(id, name)| serde_json::json!({ "id": id, "userName": name }))
+                        .collect();
+                    (
+                        [("content-type", "application/scim+json")],
+                        serde_json::json!({
+                            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                            "totalResults": found.len(), "startIndex": 1, "itemsPerPage": found.len(),
+                            "Resources": found
+                        })
+                        .to_string(),
+                    )
+                },
+            )
+            .post(move |body: String| async move {
+                let n = p.fetch_add(1, Ordering::SeqCst) + 1;
+                let sent: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let name = sent["userName"].as_str().unwrap_or("").to_string();
+                u2.lock().unwrap().push((format!("u-{n}"), name));
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                axum::http::StatusCode::CREATED
+            }),
+        )
+        .route(
+            "/scim/v2/Users/{id}",
+            delete(move |UrlPath(id): UrlPath<String>| async move {
+                let mut users = u3.lock().unwrap();
+                let before = users.len();
+                users.retain(|(i, _)| *i != id);
+                if users.len() < before {
+                    axum::http::StatusCode::NO_CONTENT
+                } else {
+                    axum::http::StatusCode::NOT_FOUND
+                }
+            }),
+        );
+    SlowCreateVendor {
+        base: common::serve_on_thread(app),
+        users,
+        posts,
+    }
+}
+
+/// Runs one POST /Users of `user_name` against the slow vendor and presses Ctrl-C once the
+/// vendor has created the user but before it answers. Returns (stdout, JSON report).
+fn interrupt_a_create_in_flight(
+    vendor: &SlowCreateVendor,
+    user_name: &str,
+) -> (String, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "plan: cut-off\ntitle: t\nrequires: [scim]\ntests:\n  - id: t.create\n    title: creates a user\n    severity: required\n    why: w\n    spec: s\n    steps:\n      - scim: {{ method: POST, path: /Users, json: {{ userName: \"{user_name}\" }} }}\n        expect: {{ status: 201 }}\n"
+        ),
+    )
+    .unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "name: v\nscim:\n  base_url: {}/scim/v2\n  auth: {{ bearer: tok-1234 }}\ntimeouts: {{ request_secs: 60 }}\n",
+            vendor.base
+        ),
+    )
+    .unwrap();
+    let json = dir.path().join("r.json");
+    let before = vendor.posts.load(Ordering::SeqCst);
+    let mut run = Running::start(
+        &[
+            "run".as_ref(),
+            plan.as_os_str(),
+            "--target".as_ref(),
+            target.as_os_str(),
+            "--seed".as_ref(),
+            "5".as_ref(),
+            "--json".as_ref(),
+            json.as_os_str(),
+        ],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while vendor.posts.load(Ordering::SeqCst) == before {
+        assert!(
+            Instant::now() < deadline && !run.exited(),
+            "the POST never arrived:\n{}",
+            run.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    run.interrupt();
+    let code = run.exit_code(Duration::from_secs(20));
+    let stdout = run.stdout();
+    assert_eq!(code, Some(130), "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&json).unwrap_or_else(|e| panic!("no JSON report ({e}):\n{stdout}")),
+    )
+    .unwrap();
+    (stdout, report)
+}
+
+#[test]
+fn a_create_cut_off_by_ctrl_c_is_found_and_deleted() {
+    let vendor = start_slow_create_vendor();
+    // `{{random.email}}` is this run's test data (`oinspect-5-...`).
+    let (stdout, report) = interrupt_a_create_in_flight(&vendor, "{{random.email}}");
+    assert_eq!(
+        vendor.users.lock().unwrap().clone(),
+        Vec::<(String, String)>::new(),
+        "the user created by the cut-off POST is still there:\n{stdout}"
+    );
+    assert!(stdout.contains("cleanup: removed 1"), "{stdout}");
+    assert!(!stdout.contains("left behind"), "{stdout}");
+    let removed = report["cleanup"]["removed"].as_array().unwrap();
+    assert_eq!(removed.len(), 1, "{report}");
+    let removed = removed[0].as_str().unwrap();
+    assert!(
+        removed.starts_with("SCIM Users u-1 (oinspect-5-") && removed.ends_with("@example.test)"),
+        "{report}"
+    );
+    assert_eq!(report["interrupted"], true, "{report}");
+}
+
+#[test]
+fn a_cut_off_create_of_a_name_that_is_not_test_data_is_reported_not_deleted() {
+    let vendor = start_slow_create_vendor();
+    // A name the run did not make up could belong to an account that existed before (the
+    // POST would then have answered 409): cleanup must not delete it on a name match.
+    let (stdout, report) = interrupt_a_create_in_flight(&vendor, "ada@example.test");
+    assert_eq!(
+        vendor.users.lock().unwrap().clone(),
+        vec![("u-1".to_string(), "ada@example.test".to_string())],
+        "{stdout}"
+    );
+    let left = report["cleanup"]["left_behind"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{report}");
+    assert_eq!(
+        left[0]["resource"], "SCIM Users u-1 (ada@example.test)",
+        "{report}"
+    );
+    let reason = left[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("not this run's test data"), "{reason}");
+    assert!(
+        stdout.contains("left behind: SCIM Users u-1 (ada@example.test)"),
+        "{stdout}"
+    );
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::http::{Exchange, HttpClient, HttpRequest, HttpResponse};
 use crate::plan::model::AuthOverride;
 use crate::plan::{Action, CaptureFrom, RequestSpec, SchemaCheck, Step, TestCase};
-use crate::run::cleanup::{CleanupAction, CleanupRegistry};
+use crate::run::cleanup::{CleanupAction, CleanupRegistry, PendingCreate};
 use crate::run::outcome::{Finding, Outcome, TestResult};
 use crate::run::scope::{Scope, test_rng};
 use crate::scim::client as scim;
@@ -287,7 +287,21 @@ async fn run_step(
     let method = request.method.clone();
     let url = request.url.clone();
     let is_scim = matches!(step.action, Action::Scim(_));
+    // Registered before sending: if Ctrl-C (or the test's timeout) drops the request in
+    // flight, cleanup still looks for what the vendor may have created.
+    let create = is_scim
+        .then(|| pending_create(ctx, &request, scim_auth.as_deref()))
+        .flatten()
+        .map(|c| ctx.cleanup.begin_create(c));
     let (elapsed_ms, result) = send(ctx, request, is_scim, evidence, notes).await;
+    if let Some(ticket) = create {
+        // Without an answer (timeout, reset mid-response, a body past the cap) the create
+        // may have happened: it stays for cleanup to look up. A refused connection sent
+        // nothing.
+        if matches!(result, Ok(_) | Err(crate::http::HttpError::Connect { .. })) {
+            ctx.cleanup.end_create(ticket);
+        }
+    }
     let response = match result {
         Ok(r) => r,
         Err(e) => return Some(Ending::error(format!("step {number}: {e}"))),
@@ -648,14 +662,7 @@ fn track_scim_resources(
             method: "PATCH".into(),
             url: delete_url.clone(),
             headers: patch_headers,
-            body: Some(
-                serde_json::json!({
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                    "Operations": [{ "op": "replace", "value": { "active": false } }]
-                })
-                .to_string()
-                .into_bytes(),
-            ),
+            body: Some(deactivate_body()),
         }
     });
     ctx.cleanup.register(CleanupAction {
@@ -668,6 +675,55 @@ fn track_scim_resources(
         },
         deactivate,
     });
+}
+
+/// `PATCH` body that deactivates a user, for apps without DELETE /Users.
+fn deactivate_body() -> Vec<u8> {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "replace", "value": { "active": false } }]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// What cleanup needs to find the resource a SCIM POST may create if its answer never
+/// arrives: the collection and the identifying attribute it sets (`userName`, `displayName`
+/// or `externalId`; this run's own `oinspect-<seed>-` value first).
+fn pending_create(
+    ctx: &RunContext,
+    request: &HttpRequest,
+    scim_auth: Option<&str>,
+) -> Option<PendingCreate> {
+    if request.method != "POST" {
+        return None;
+    }
+    let name = request.url.path_segments()?.next_back()?;
+    if name.is_empty() || name.starts_with('.') {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_slice(request.body.as_deref()?).ok()?;
+    let candidates: Vec<(&str, &str)> = ["userName", "displayName", "externalId"]
+        .into_iter()
+        .filter_map(|a| Some((a, body.get(a)?.as_str()?)))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let prefix = format!("{}-", crate::run::scope::run_prefix(ctx.seed));
+    let owned = candidates.iter().find(|(_, v)| v.starts_with(&prefix));
+    let (attribute, value) = owned.or(candidates.first()).copied()?;
+    let mut collection = request.url.clone();
+    collection.set_query(None);
+    let is_user = name.eq_ignore_ascii_case("Users");
+    Some(PendingCreate {
+        collection,
+        attribute: attribute.to_string(),
+        value: value.to_string(),
+        owned: owned.is_some(),
+        headers: scim_auth
+            .map(|a| vec![("Authorization".to_string(), a.to_string())])
+            .unwrap_or_default(),
+        deactivate_body: is_user.then(deactivate_body),
+    })
 }
 
 /// Whether a JSONPath can select several nodes: wildcards, slices, filters, unions and
