@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::{Ending, RunContext, Trail};
 use crate::http::Exchange;
 use crate::plan::model::{
-    AlgSpec, LoginExpect, MeasureSpec, NameIdFormatSpec, SamlFlow, SamlStepSpec, SignSpec,
-    TenantSpec,
+    AlgSpec, CipherSpec, LoginExpect, MeasureSpec, NameIdFormatSpec, SamlFlow, SamlStepSpec,
+    SignSpec, TenantSpec, TransportSpec,
 };
 use crate::plan::{Step, TestCase};
 use crate::run::outcome::{Finding, Outcome};
@@ -21,6 +21,7 @@ use crate::saml::idp::IdpIdentity;
 use crate::saml::metadata::{self, SpMetadata};
 use crate::saml::request::{self, RequestExpectations};
 use crate::saml::response::{NameIdFormat, SignMode};
+use crate::saml::xmlenc::{BlockCipher, KeyTransport};
 use crate::target::{RequiresSigned, Target};
 use crate::template::{Placeholder, Template};
 
@@ -183,14 +184,14 @@ pub async fn run_saml_step(
         ));
         return None;
     }
-    let (mut plan, attacker_identity) = match login_plan(ctx, spec, scope) {
+    let (mut plan, acting) = match login_plan(ctx, spec, scope) {
         Ok(p) => p,
         Err(PlanError::Missing(p)) => return Some(super::missing(test, &p)),
         Err(PlanError::Skip(reason)) => return Some(Ending::skip(reason)),
     };
     let mut canary_token = None;
     if let Some(name) = &spec.attack {
-        match attack_setup(ctx, name, attacker_identity, metadata.as_deref()).await {
+        match attack_setup(ctx, name, acting, metadata.as_deref()).await {
             Ok((setup, token)) => {
                 plan.attack = Some(setup);
                 canary_token = token;
@@ -213,6 +214,12 @@ pub async fn run_saml_step(
     let sp_certs = metadata
         .as_ref()
         .map_or(&[][..], |m| m.signing_certs.as_slice());
+    let sp_encryption_cert = metadata.as_ref().and_then(|m| m.encryption_certs.first());
+    if spec.encrypt.is_some() && sp_encryption_cert.is_none() {
+        return Some(Ending::skip(
+            "the SP advertises no encryption certificate (KeyDescriptor use=\"encryption\" in saml.sp_metadata)".into(),
+        ));
+    }
     let sp = match spec.tenant {
         None | Some(TenantSpec::First) => SpSettings {
             login_url: saml.login_url.as_ref().map(|u| &u.0),
@@ -220,6 +227,7 @@ pub async fn run_saml_step(
             post_to: None,
             entity_id: first_entity,
             sp_certs,
+            sp_encryption_cert,
             session: session(check),
             clock_skew_secs: saml.clock_skew_secs,
         },
@@ -253,6 +261,7 @@ pub async fn run_saml_step(
                     Some(second.entity_id.as_str())
                 },
                 sp_certs,
+                sp_encryption_cert,
                 session: session(&second.session_check),
                 clock_skew_secs: saml.clock_skew_secs,
             }
@@ -429,7 +438,7 @@ fn session(c: &crate::target::SessionCheck) -> SessionCheckSettings<'_> {
 async fn attack_setup(
     ctx: &RunContext,
     name: &str,
-    attacker_identity: String,
+    (attacker_identity, attacker_attributes): Acting,
     metadata: Option<&SpMetadata>,
 ) -> Result<(AttackSetup, Option<String>), Ending> {
     let attack =
@@ -462,6 +471,7 @@ async fn attack_setup(
             attack,
             attacker,
             attacker_identity,
+            attacker_attributes,
             canary_url,
             sp_encryption_cert,
         },
@@ -513,6 +523,7 @@ async fn measure_clock_skew(
             attack: Attack::Skew(secs),
             attacker: attacker.clone(),
             attacker_identity: plan.name_id.clone(),
+            attacker_attributes: plan.attributes.clone(),
             canary_url: None,
             sp_encryption_cert: None,
         });
@@ -678,6 +689,9 @@ fn login_finding(
     }
 }
 
+/// The user a step acts as (the attacker, in a forgery): identity and attributes.
+type Acting = (String, Vec<(String, Vec<String>)>);
+
 enum PlanError {
     Missing(Placeholder),
     Skip(String),
@@ -693,7 +707,7 @@ fn login_plan(
     ctx: &RunContext,
     spec: &SamlStepSpec,
     scope: &mut Scope,
-) -> Result<(LoginPlan, String), PlanError> {
+) -> Result<(LoginPlan, Acting), PlanError> {
     let user = match &spec.user {
         Some(name) => Some(ctx.target.users.get(name).ok_or_else(|| {
             PlanError::Skip(format!(
@@ -718,20 +732,8 @@ fn login_plan(
     } else {
         (acting.clone(), user)
     };
-    let mut attributes: Vec<(String, Vec<String>)> = Vec::new();
-    if let Some(u) = subject {
-        attributes.push(("email".into(), vec![u.email.as_str().to_string()]));
-        if let Some(g) = &u.given_name {
-            attributes.push(("firstName".into(), vec![g.as_str().to_string()]));
-        }
-        if let Some(f) = &u.family_name {
-            attributes.push(("lastName".into(), vec![f.as_str().to_string()]));
-        }
-        if !u.groups.is_empty() {
-            let groups = u.groups.iter().map(|g| g.as_str().to_string()).collect();
-            attributes.push(("groups".into(), groups));
-        }
-    }
+    let mut attributes = subject.map(user_attributes).unwrap_or_default();
+    let acting_attributes = user.map(user_attributes).unwrap_or_default();
     for (name, values) in &spec.attributes {
         let rendered = values
             .templates()
@@ -778,8 +780,36 @@ fn login_plan(
         attack: None,
         replay: spec.replay,
         other_browser: spec.other_browser,
+        encrypt: spec.encrypt.map(|e| crate::saml::response::Encryption {
+            cipher: match e.cipher {
+                CipherSpec::Aes128Cbc => BlockCipher::Aes128Cbc,
+                CipherSpec::Aes256Cbc => BlockCipher::Aes256Cbc,
+                CipherSpec::Aes128Gcm => BlockCipher::Aes128Gcm,
+                CipherSpec::Aes256Gcm => BlockCipher::Aes256Gcm,
+            },
+            transport: match e.transport {
+                TransportSpec::RsaOaepMgf1p => KeyTransport::RsaOaepMgf1p,
+                TransportSpec::RsaOaep => KeyTransport::RsaOaep,
+            },
+        }),
     };
-    Ok((plan, acting))
+    Ok((plan, (acting, acting_attributes)))
+}
+
+/// The attributes an IdP sends for a test user: email, firstName, lastName, groups.
+fn user_attributes(u: &crate::target::TestUser) -> Vec<(String, Vec<String>)> {
+    let mut attributes = vec![("email".to_string(), vec![u.email.as_str().to_string()])];
+    if let Some(g) = &u.given_name {
+        attributes.push(("firstName".into(), vec![g.as_str().to_string()]));
+    }
+    if let Some(f) = &u.family_name {
+        attributes.push(("lastName".into(), vec![f.as_str().to_string()]));
+    }
+    if !u.groups.is_empty() {
+        let groups = u.groups.iter().map(|g| g.as_str().to_string()).collect();
+        attributes.push(("groups".into(), groups));
+    }
+    attributes
 }
 
 /// Whom a forgery tries to log in as: `users.<victim>` (default `victim`), else a made-up

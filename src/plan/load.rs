@@ -318,6 +318,9 @@ fn check_saml_step(s: &SamlStepSpec) -> Result<(), String> {
     if s.audience_of.is_some() && s.tenant != Some(TenantSpec::Second) {
         return Err("`audience_of` applies to steps with `tenant: second`".into());
     }
+    if s.encrypt.is_some() && s.attack.is_some() {
+        return Err("`encrypt` applies to correct logins; the `encrypted-*` attacks encrypt their own forgeries".into());
+    }
     if s.measure.is_some() && (s.attack.is_some() || s.replay || s.other_browser) {
         return Err(
             "`measure` runs its own series of logins: drop `attack`, `replay` and `other_browser`"

@@ -178,6 +178,38 @@ pub struct SamlStepSpec {
     /// past an assertion may be and still log in.
     #[serde(default)]
     pub measure: Option<MeasureSpec>,
+    /// Send the Assertion encrypted for the SP's encryption certificate (from its
+    /// metadata); skipped when the SP advertises none.
+    #[serde(default)]
+    pub encrypt: Option<EncryptSpec>,
+}
+
+/// An EncryptedAssertion's algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptSpec {
+    pub cipher: CipherSpec,
+    #[serde(default)]
+    pub transport: TransportSpec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CipherSpec {
+    Aes128Cbc,
+    Aes256Cbc,
+    Aes128Gcm,
+    Aes256Gcm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportSpec {
+    /// `xmlenc#rsa-oaep-mgf1p` (SHA-1 digest), what most IdPs send.
+    #[default]
+    RsaOaepMgf1p,
+    /// `xmlenc11#rsa-oaep` with SHA-256.
+    RsaOaep,
 }
 
 /// Which tenant of a multi-tenant app.

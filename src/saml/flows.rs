@@ -28,6 +28,8 @@ pub struct SpSettings<'a> {
     pub entity_id: Option<&'a str>,
     /// The SP's signing certificates (from its metadata), to verify AuthnRequests.
     pub sp_certs: &'a [openssl::x509::X509],
+    /// The SP's encryption certificate (from its metadata), for encrypted logins.
+    pub sp_encryption_cert: Option<&'a openssl::x509::X509>,
     pub session: SessionCheckSettings<'a>,
     pub clock_skew_secs: i64,
 }
@@ -58,6 +60,8 @@ pub struct LoginPlan {
     /// SP-initiated: a second browser starts its own login and posts the Response minted
     /// for the first browser's request; judge the second browser.
     pub other_browser: bool,
+    /// Encrypt the Assertion for the SP (`SpSettings::sp_encryption_cert`).
+    pub encrypt: Option<response::Encryption>,
 }
 
 /// What a forgery needs besides the login's own settings.
@@ -67,6 +71,7 @@ pub struct AttackSetup {
     pub attacker: Arc<Attacker>,
     /// The attacker's own account at the IdP (what genuinely signed assertions name).
     pub attacker_identity: String,
+    pub attacker_attributes: Vec<(String, Vec<String>)>,
     pub canary_url: Option<String>,
     pub sp_encryption_cert: Option<openssl::x509::X509>,
 }
@@ -174,13 +179,22 @@ pub async fn login(
     spec.alg = plan.alg;
     spec.clock_skew_secs = sp.clock_skew_secs;
     let xml = match &plan.attack {
-        None => response::build_signed(&spec, idp)?,
+        None => match plan.encrypt {
+            None => response::build_signed(&spec, idp)?,
+            Some(enc) => {
+                let cert = sp.sp_encryption_cert.ok_or_else(|| {
+                    FlowError::Sp("the SP advertises no encryption certificate".into())
+                })?;
+                response::build_signed_encrypted(&spec, idp, cert, enc)?
+            }
+        },
         Some(setup) => {
             let scenario = Scenario {
                 idp,
                 attacker: &setup.attacker,
                 base: spec.clone(),
                 attacker_identity: setup.attacker_identity.clone(),
+                attacker_attributes: setup.attacker_attributes.clone(),
                 canary_url: setup.canary_url.clone(),
                 sp_encryption_cert: setup.sp_encryption_cert.as_ref(),
             };

@@ -64,6 +64,8 @@ pub enum AcsError {
     Decryption(#[source] crate::saml::xmlenc::XmlEncError),
     #[error("the EncryptedAssertion is not acceptable: {0}")]
     EncryptedAssertion(#[source] crate::saml::xmlenc::XmlEncError),
+    #[error("encrypted assertions with {0} are not supported")]
+    UnsupportedEncryption(String),
     #[error("the Response has no Assertion")]
     NoAssertion,
     #[error("the Response has {0} Assertions; exactly one is accepted")]

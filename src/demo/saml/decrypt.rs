@@ -46,6 +46,7 @@ pub(super) fn open(
     if count > 1 {
         return Err(AcsError::AssertionCount(count));
     }
+    check_supported(sp, doc, index)?;
     let assertion = xmlenc::decrypt_assertion_at(doc, &NodePath(vec![index]), &sp.cfg.enc_key)
         .map_err(refusal)?;
     if sp.cfg.breaks.has("saml-decrypted-unverified") {
@@ -66,6 +67,28 @@ pub(super) fn open(
         refs,
         signed,
     }))
+}
+
+/// The two ways SPs that publish an encryption certificate still fail encrypted logins:
+/// no decryption at all, or only the CBC ciphers of XML Encryption 1.0 (no GCM).
+fn check_supported(sp: &Sp, doc: &Document, index: usize) -> Result<(), AcsError> {
+    let cipher = doc
+        .get(&NodePath(vec![index]))
+        .and_then(|e| e.find_child(xmlenc::XENC_NS, "EncryptedData"))
+        .and_then(|d| d.find_child(xmlenc::XENC_NS, "EncryptionMethod"))
+        .and_then(|m| m.attr("Algorithm"))
+        .unwrap_or_default()
+        .to_string();
+    if sp.cfg.breaks.has("saml-encryption-unsupported") {
+        return Err(AcsError::UnsupportedEncryption(
+            "any algorithm (this SP cannot decrypt)".into(),
+        ));
+    }
+    let gcm = xmlenc::BlockCipher::from_uri(&cipher).is_some_and(|c| c.is_gcm());
+    if gcm && sp.cfg.breaks.has("saml-encryption-cbc-only") {
+        return Err(AcsError::UnsupportedEncryption(cipher));
+    }
+    Ok(())
 }
 
 /// Errors that come after something was decrypted with our key are reported alike, so

@@ -183,6 +183,14 @@ pub const BREAKS: &[BreakInfo] = &[
         summary: "the SP metadata publishes an expired signing certificate (for the SP's real key)",
     },
     BreakInfo {
+        name: "saml-encryption-unsupported",
+        summary: "the metadata offers an encryption certificate, but EncryptedAssertions are refused",
+    },
+    BreakInfo {
+        name: "saml-encryption-cbc-only",
+        summary: "EncryptedAssertions with AES-GCM are refused (only the CBC ciphers of XML Encryption 1.0)",
+    },
+    BreakInfo {
         name: "saml-decrypted-unverified",
         summary: "a decrypted assertion is trusted without its own signature (encryption mistaken for authentication)",
     },

@@ -121,6 +121,7 @@ mod tests {
             attacker: attacker(),
             base,
             attacker_identity: "mallory@example.test".into(),
+            attacker_attributes: Vec::new(),
             canary_url: None,
             sp_encryption_cert: cert,
         }

@@ -51,6 +51,9 @@ pub(super) fn spec_for(s: &Scenario<'_>, identity: &str) -> ResponseSpec {
             }
         }
     }
+    if identity == s.attacker_identity && !s.attacker_attributes.is_empty() {
+        spec.attributes = s.attacker_attributes.clone();
+    }
     spec.name_id = identity.to_string();
     spec.response_id = new_id();
     spec.assertion_id = new_id();
@@ -509,6 +512,7 @@ pub(crate) mod testing {
             attacker: rsa_attacker(),
             base: base(rsa_idp(), sign),
             attacker_identity: ATTACKER.into(),
+            attacker_attributes: Vec::new(),
             canary_url: Some("http://127.0.0.1:9/canary/t1".into()),
             sp_encryption_cert: None,
         }

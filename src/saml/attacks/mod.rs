@@ -77,6 +77,9 @@ pub struct Scenario<'a> {
     /// The attacker's own account at the IdP: wrapping attacks start from a genuine,
     /// correctly signed Response for this identity.
     pub attacker_identity: String,
+    /// The attacker's own attributes (name, groups), as the IdP asserts them for the
+    /// attacker's account; empty means "the victim's, with the identity swapped".
+    pub attacker_attributes: Vec<(String, Vec<String>)>,
     /// Where external-entity payloads point: oinspect's canary on 127.0.0.1 (one URL per
     /// test, so a fetch is attributable).
     pub canary_url: Option<String>,

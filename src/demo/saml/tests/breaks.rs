@@ -648,6 +648,7 @@ fn forged(h: &Harness, attack: crate::saml::attacks::Attack, canary: Option<Stri
         attacker,
         base: ResponseSpec::new(IDP_ENTITY, &h.acs, &h.entity_id, USER),
         attacker_identity: ATTACKER.to_string(),
+        attacker_attributes: Vec::new(),
         canary_url: canary,
         sp_encryption_cert: None,
     };
@@ -752,5 +753,52 @@ async fn shared_tenant_trust() {
         t.response_issuer = Some(other_entity.to_string());
         let xml = sign(&t.unsigned(), &[&t.assertion_id], other);
         expect(&h, &xml, on, USER, "not among the trusted certificates").await;
+    }
+}
+
+/// A correct encrypted login: the Assertion signed by the IdP, encrypted for the SP.
+fn encrypted_login(h: &Harness, cipher: crate::saml::xmlenc::BlockCipher) -> String {
+    let t = h.tpl();
+    let signed = sign(&t.unsigned(), &[&t.assertion_id], idp_rsa());
+    let mut doc = Document::parse(&signed).expect("parse");
+    crate::saml::xmlenc::encrypt_assertion(
+        &mut doc,
+        &sp_enc_keys().cert,
+        cipher,
+        crate::saml::xmlenc::KeyTransport::default(),
+    )
+    .expect("encrypt");
+    doc.to_xml()
+}
+
+#[tokio::test]
+async fn encryption_unsupported() {
+    use crate::saml::xmlenc::BlockCipher;
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-encryption-unsupported", on).await;
+        let xml = encrypted_login(&h, BlockCipher::Aes256Cbc);
+        expect(&h, &xml, !on, USER, "are not supported").await;
+    }
+}
+
+#[tokio::test]
+async fn encryption_cbc_only() {
+    use crate::saml::xmlenc::BlockCipher;
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-encryption-cbc-only", on).await;
+        expect(
+            &h,
+            &encrypted_login(&h, BlockCipher::Aes128Gcm),
+            !on,
+            USER,
+            "are not supported",
+        )
+        .await;
+        // CBC still works.
+        let b = h.new_browser();
+        let r = b
+            .post_xml(&encrypted_login(&h, BlockCipher::Aes128Cbc), None)
+            .await;
+        assert!(r.succeeded(), "{}", r.body);
     }
 }
