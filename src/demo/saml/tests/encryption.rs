@@ -332,6 +332,7 @@ async fn the_encryption_attacks_fail_on_the_correct_sp_and_succeed_on_the_broken
                 attacker: &attacker,
                 base: spec_for(&h, VICTIM),
                 attacker_identity: USER.to_string(),
+                attacker_attributes: Vec::new(),
                 canary_url: None,
                 sp_encryption_cert: Some(&sp_enc_keys().cert),
             };
