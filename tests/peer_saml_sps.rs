@@ -1560,7 +1560,7 @@ const NODE_SAML_EXPECTED: &[(&str, &str, &str)] = &[
     (
         "saml.security.issuer-mismatch",
         "fail",
-        "real: node-saml checks the Issuer only when the `idpIssuer` option is set (verifyIssuer), which the peer, like most integrations, leaves out; the signature by the pinned key still holds",
+        "real: node-saml 5.1.0 compares the Issuer with `idpIssuer` on logout messages only (verifyIssuer); a login Response's Issuer is never checked. The signature by the pinned key still holds, hence recommended",
     ),
     ("saml.security.keyinfo-cert-substitution", "pass", ""),
     ("saml.security.multiple-assertions", "pass", ""),

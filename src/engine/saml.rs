@@ -272,7 +272,7 @@ pub async fn run_saml_step(
         Err(e) => return Some(Ending::error(format!("step {number}: {e}"))),
     };
     if spec.measure == Some(MeasureSpec::ClockSkew) {
-        return measure_clock_skew(ctx, test, step, number, &client, &idp, &sp, plan, trail).await;
+        return measure_clock_skew(ctx, step, number, &client, &idp, &sp, plan, trail).await;
     }
     let mut report = FlowReport::default();
     let result = flows::login(&client, &idp, &sp, &plan, &mut report).await;
@@ -504,7 +504,6 @@ const MAX_REASONABLE_SKEW_SECS: i64 = 300;
 #[allow(clippy::too_many_arguments)]
 async fn measure_clock_skew(
     ctx: &RunContext,
-    test: &TestCase,
     step: &Step,
     number: usize,
     client: &crate::http::HttpClient,
@@ -578,7 +577,6 @@ async fn measure_clock_skew(
         actual: summary,
         location: step.location.clone(),
     };
-    let _ = test;
     Some(Ending {
         outcome: Outcome::Fail,
         message: finding.to_string(),

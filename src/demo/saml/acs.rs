@@ -399,6 +399,16 @@ fn verify_signatures(sp: &Sp, doc: &Document) -> Result<Vec<VerifiedReference>, 
         let trusted: &[X509] = if sp.cfg.breaks.has("saml-trust-keyinfo") {
             offered = key_info_keys(doc, path)?;
             &offered
+        } else if sp.cfg.breaks.has("saml-trust-cert-by-subject") {
+            // "Pinning" by name: a KeyInfo certificate whose subject DN is the configured
+            // certificate's is taken as that certificate.
+            offered = key_info_keys(doc, path)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| same_subject(c, &trusted))
+                .chain(trusted.iter().cloned())
+                .collect();
+            &offered
         } else {
             &trusted
         };
@@ -412,6 +422,11 @@ fn verify_signatures(sp: &Sp, doc: &Document) -> Result<Vec<VerifiedReference>, 
 /// The vulnerable pattern "verify the signature if there is one" (absent or empty).
 fn signature_optional(sp: &Sp) -> bool {
     sp.cfg.breaks.has("saml-signature-optional")
+}
+
+fn same_subject(cert: &X509, trusted: &[X509]) -> bool {
+    let name = |c: &X509| c.subject_name().to_der().ok();
+    trusted.iter().any(|t| name(t).is_some() && name(t) == name(cert))
 }
 
 fn signature_value_empty(doc: &Document, sig_path: &NodePath) -> bool {

@@ -39,6 +39,10 @@ pub const BREAKS: &[BreakInfo] = &[
         summary: "signatures are verified with whatever key KeyInfo offers (certificate, RSAKeyValue, DER or EC key) instead of the pinned certificate",
     },
     BreakInfo {
+        name: "saml-trust-cert-by-subject",
+        summary: "a KeyInfo certificate with the pinned certificate's subject DN is trusted (pinning by name, not by key)",
+    },
+    BreakInfo {
         name: "saml-signature-unbound",
         summary: "any valid signature suffices (its Reference looked up by ID anywhere) and the root's first Assertion child is consumed (XSW)",
     },

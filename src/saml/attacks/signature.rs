@@ -106,14 +106,21 @@ fn sign_as_attacker(
 /// The victim's Response signed by the attacker's key, no KeyInfo: the SP has nothing but
 /// its configured certificate to verify with. (KeyInfo variants are the `keyinfo-*` attacks;
 /// leaving it out here keeps this one distinct from `keyinfo-x509-certificate`.)
+/// The forger's classic: a self-signed certificate cloned from the IdP's (same subject and
+/// issuer DN, validity), shipped in KeyInfo. Only a name comparison makes it pass.
 fn wrong_key(s: &Scenario<'_>) -> Result<Forged, AttackError> {
+    let ec = idp_is_ec(s);
+    let (_, cert, _) = attacker_key(s, ec);
+    let info = ds("KeyInfo").with_child(x509_data(&[cert])?);
     let mut doc = response::build(&s.base);
-    sign_as_attacker(&mut doc, s, idp_is_ec(s), &mut |_, _| Ok(()))?;
+    sign_as_attacker(&mut doc, s, ec, &mut |doc, path| {
+        append_to(doc, path, info.clone())
+    })?;
     forged_doc(
         &mut doc,
         s,
         None,
-        "the victim's Response signed by the attacker's key (certificate copying the IdP's DN), without KeyInfo".into(),
+        "the victim's Response signed by the attacker's key, KeyInfo carrying the attacker's certificate cloned from the IdP's (same subject DN)".into(),
     )
 }
 
@@ -143,7 +150,7 @@ fn key_info(s: &Scenario<'_>, form: KeyInfoForm) -> Result<Forged, AttackError> 
 
 fn key_info_text(form: KeyInfoForm) -> &'static str {
     match form {
-        KeyInfoForm::X509Certificate => "X509Certificate (self-signed, the IdP's subject DN)",
+        KeyInfoForm::X509Certificate => "X509Certificate (self-signed, the attacker's own name)",
         KeyInfoForm::X509CertificateAfterGenuine => {
             "X509Data with the IdP's certificate first and the attacker's second"
         }
@@ -180,7 +187,19 @@ fn x509_data(certs: &[&X509]) -> Result<Element, AttackError> {
 fn key_info_element(s: &Scenario<'_>, form: KeyInfoForm, ec: bool) -> Result<Element, AttackError> {
     let (key, cert, _) = attacker_key(s, ec);
     let content = match form {
-        KeyInfoForm::X509Certificate => x509_data(&[cert])?,
+        KeyInfoForm::X509Certificate => {
+            // A certificate under the attacker's own name: what a verifier that takes the
+            // key from KeyInfo accepts without any name games (see `wrong_key` for those).
+            let now = openssl::asn1::Asn1Time::days_from_now(0)?;
+            let later = openssl::asn1::Asn1Time::days_from_now(1)?;
+            let own = crate::saml::idp::self_signed_cert_between(
+                key,
+                "oinspect attacker",
+                &now,
+                &later,
+            )?;
+            x509_data(&[&own])?
+        }
         KeyInfoForm::X509CertificateAfterGenuine => x509_data(&[&s.idp.cert, cert])?,
         KeyInfoForm::RsaKeyValue => {
             let rsa = s.attacker.rsa_key.rsa()?;
@@ -395,10 +414,16 @@ mod tests {
                 if s.base.sign == SignMode::Both { 2 } else { 1 }
             );
             for p in &sigs {
-                assert!(doc.get(p).unwrap().find_child(DSIG_NS, "KeyInfo").is_none());
+                // The cloned certificate travels in KeyInfo, with the IdP's subject name.
+                let info = key_info_of(&doc, p);
+                assert_eq!(certs_in(&info), [cert.to_der().unwrap()]);
+                assert_eq!(
+                    cert.subject_name().to_der().unwrap(),
+                    s.idp.cert.subject_name().to_der().unwrap()
+                );
                 assert!(matches!(
                     strict(&doc, p, &s.idp.cert),
-                    Err(DsigError::SignatureInvalid { .. })
+                    Err(DsigError::UntrustedKey { .. } | DsigError::SignatureInvalid { .. })
                 ));
                 strict(&doc, p, cert).unwrap();
             }
@@ -457,7 +482,14 @@ mod tests {
             let info = key_info_of(&doc, sig);
             match form {
                 KeyInfoForm::X509Certificate => {
-                    assert_eq!(certs_in(&info), [a.rsa_cert.to_der().unwrap()]);
+                    let certs = certs_in(&info);
+                    assert_eq!(certs.len(), 1);
+                    let own = X509::from_der(&certs[0]).unwrap();
+                    assert!(own.public_key().unwrap().public_eq(&a.rsa_key));
+                    assert_ne!(
+                        own.subject_name().to_der().unwrap(),
+                        s.idp.cert.subject_name().to_der().unwrap()
+                    );
                     // Our verifier recognises the substitution.
                     assert!(matches!(
                         strict(&doc, sig, &s.idp.cert),

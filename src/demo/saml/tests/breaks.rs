@@ -802,3 +802,20 @@ async fn encryption_cbc_only() {
         assert!(r.succeeded(), "{}", r.body);
     }
 }
+
+#[tokio::test]
+async fn trust_cert_by_subject() {
+    use crate::saml::attacks::Attack;
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-trust-cert-by-subject", on).await;
+        // A certificate cloned from the IdP's (same subject DN), the attacker's key.
+        expect_forgery(&h, &forged(&h, Attack::WrongKey, None), on).await;
+        // A certificate under another name is still refused.
+        let other = forged(
+            &h,
+            Attack::KeyInfo(crate::saml::attacks::KeyInfoForm::X509Certificate),
+            None,
+        );
+        expect_forgery(&h, &other, false).await;
+    }
+}
