@@ -426,7 +426,9 @@ fn signature_optional(sp: &Sp) -> bool {
 
 fn same_subject(cert: &X509, trusted: &[X509]) -> bool {
     let name = |c: &X509| c.subject_name().to_der().ok();
-    trusted.iter().any(|t| name(t).is_some() && name(t) == name(cert))
+    trusted
+        .iter()
+        .any(|t| name(t).is_some() && name(t) == name(cert))
 }
 
 fn signature_value_empty(doc: &Document, sig_path: &NodePath) -> bool {
