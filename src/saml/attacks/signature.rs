@@ -192,12 +192,8 @@ fn key_info_element(s: &Scenario<'_>, form: KeyInfoForm, ec: bool) -> Result<Ele
             // key from KeyInfo accepts without any name games (see `wrong_key` for those).
             let now = openssl::asn1::Asn1Time::days_from_now(0)?;
             let later = openssl::asn1::Asn1Time::days_from_now(1)?;
-            let own = crate::saml::idp::self_signed_cert_between(
-                key,
-                "oinspect attacker",
-                &now,
-                &later,
-            )?;
+            let own =
+                crate::saml::idp::self_signed_cert_between(key, "oinspect attacker", &now, &later)?;
             x509_data(&[&own])?
         }
         KeyInfoForm::X509CertificateAfterGenuine => x509_data(&[&s.idp.cert, cert])?,
