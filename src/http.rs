@@ -385,8 +385,41 @@ impl HttpClient {
         let truncated = body.len() > EVIDENCE_BODY_BYTES;
         let shown = &body[..body.len().min(EVIDENCE_BODY_BYTES)];
         let text = String::from_utf8_lossy(shown);
-        (self.redactor.redact(&text).into_owned(), truncated)
+        (
+            printable(&self.redactor.redact(&text)).into_owned(),
+            truncated,
+        )
     }
+}
+
+/// The text with control characters written as escapes (`\u{1b}`), except line breaks and
+/// tabs: a vendor's body is printed in the user's terminal, where raw escape sequences
+/// would clear the screen, retitle the window or draw fake results.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let keep = |c: char, next: Option<char>| {
+        !c.is_control() || c == '\n' || c == '\t' || (c == '\r' && next == Some('\n'))
+    };
+    let mut chars = text.chars().peekable();
+    let mut clean = true;
+    while let Some(c) = chars.next() {
+        if !keep(c, chars.peek().copied()) {
+            clean = false;
+            break;
+        }
+    }
+    if clean {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if keep(c, chars.peek().copied()) {
+            out.push(c);
+        } else {
+            out.extend(c.escape_default());
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// An error and its causes on one line: reqwest's top-level message alone ("error sending
@@ -414,6 +447,18 @@ mod tests {
             headers: Vec::new(),
             body: bytes.to_vec(),
         }
+    }
+
+    #[test]
+    fn control_characters_in_evidence_are_escaped() {
+        assert_eq!(
+            printable("a\x1b[2Jb\x07\x00\rc\r\nd\te\u{9b}"),
+            "a\\u{1b}[2Jb\\u{7}\\u{0}\\rc\r\nd\te\\u{9b}"
+        );
+        assert!(matches!(
+            printable("plain\r\ntext"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

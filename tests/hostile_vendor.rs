@@ -71,6 +71,10 @@ fn run(name: &str, dir: &Path, plan: &Path, target: &Path) -> Finished {
         .arg(target)
         .arg("--json")
         .arg(&json)
+        .arg("--junit")
+        .arg(dir.join(format!("{name}.xml")))
+        .arg("--artifacts")
+        .arg(dir.join(format!("{name}-artifacts")))
         .args(["--timeout", "20", "--seed", "7", "--color", "never"])
         .env("NO_COLOR", "1")
         .env_remove("OINSPECT_SEED")
@@ -114,6 +118,12 @@ fn run(name: &str, dir: &Path, plan: &Path, target: &Path) -> Finished {
     let elapsed = started.elapsed();
     let stdout = stdout.join().unwrap();
     let stderr = stderr.join().unwrap();
+    // The JUnit report stays well-formed XML whatever the vendor sent.
+    let junit = std::fs::read_to_string(dir.join(format!("{name}.xml")))
+        .unwrap_or_else(|e| panic!("{name}: no JUnit report ({e})"));
+    if let Err(e) = roxmltree::Document::parse(&junit) {
+        panic!("{name}: the JUnit report is not XML: {e}");
+    }
     let report = std::fs::read(&json)
         .map(|b| serde_json::from_slice(&b).unwrap())
         .unwrap_or_else(|e| {
@@ -227,6 +237,19 @@ fn scim_plan(h: &hostile::Hostile) -> (String, Vec<Expected>) {
         ERROR,
         &["certificate"],
     );
+    add(
+        "hostile.escape-codes",
+        scim("escape-codes"),
+        FAIL,
+        &["got 500"],
+    );
+    add(
+        "hostile.escape-json",
+        "      - scim: { method: GET, path: /escape-json }\n        expect: { status: 200, json: [{ path: \"$.userName\", equals: ada }] }\n"
+        .to_string(),
+        FAIL,
+        &["userName"],
+    );
     add("hostile.well-behaved", scim("ok"), &["pass"], &[""]);
     (plan, expected)
 }
@@ -255,6 +278,19 @@ fn saml_target(h: &hostile::Hostile, idp: &Path, login: Option<&str>, md: Option
 fn check_run(f: &Finished, expected: &[Expected]) -> Vec<String> {
     let mut problems = Vec::new();
     let ctx = format!("stdout:\n{}\nstderr:\n{}", f.stdout, f.stderr);
+    // With --color never, any escape or control character in the terminal output came from
+    // the vendor.
+    for (stream, text) in [("stdout", &f.stdout), ("stderr", &f.stderr)] {
+        if let Some(c) = text
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+        {
+            problems.push(format!(
+                "{}: control character {c:?} in {stream}:\n{text}",
+                f.name
+            ));
+        }
+    }
     for needle in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
         if f.stderr.contains(needle) || f.stdout.contains(needle) {
             problems.push(format!("{}: `{needle}` in the output\n{ctx}", f.name));

@@ -268,6 +268,22 @@ async fn handle(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
                 .write_all(&response("200 OK", scim, "", body.as_bytes()))
                 .await?;
         }
+        "escape-codes" => {
+            // Terminal control sequences (colour, clear screen, window title, cursor moves),
+            // a NUL and a bare CR in the body: evidence printed as is would let the vendor
+            // rewrite the user's terminal. (hyper refuses control characters in headers.)
+            let body = b"{\"detail\":\"\x1b[2J\x1b[31mFAKE PASS\x1b[0m\x1b]0;pwned\x07\x1b[1A\x00\rdone\"}";
+            stream
+                .write_all(&response("500 Internal Server Error", scim, "", body))
+                .await?;
+        }
+        "escape-json" => {
+            // The same sequences as JSON escapes: valid JSON whose values hold them.
+            let body = br#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"\u001b[2J","userName":"\u001b]0;pwned\u0007\u001b[31mFAKE PASS\r","meta":{"resourceType":"User"}}"#;
+            stream
+                .write_all(&response("200 OK", scim, "", body))
+                .await?;
+        }
         "ok" => {
             let body = serde_json::json!({
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
