@@ -377,7 +377,11 @@ impl HttpClient {
     fn record_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
         headers
             .iter()
-            .map(|(k, v)| (k.clone(), self.redactor.header_value(k, v)))
+            .map(|(k, v)| {
+                // Header values may carry C1 controls (U+009B is CSI) as UTF-8 obs-text.
+                let shown = self.redactor.header_value(k, v);
+                (k.clone(), printable(&shown).into_owned())
+            })
             .collect()
     }
 

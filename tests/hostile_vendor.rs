@@ -255,8 +255,14 @@ fn scim_plan(h: &hostile::Hostile) -> (String, Vec<Expected>) {
 }
 
 fn saml_target(h: &hostile::Hostile, idp: &Path, login: Option<&str>, md: Option<&str>) -> String {
+    // Only the login that reaches the ACS needs a real one.
+    let acs = if login == Some("login-valid") {
+        format!("{}/saml/acs-escape-codes", h.base)
+    } else {
+        "https://sp.hostile.test/acs".to_string()
+    };
     let mut t = format!(
-        "name: hostile SP\nsaml:\n  entity_id: https://sp.hostile.test\n  acs_url: https://sp.hostile.test/acs\n  session_check: {{ url: \"{}/me\", status: 200 }}\n",
+        "name: hostile SP\nsaml:\n  entity_id: https://sp.hostile.test\n  acs_url: {acs}\n  session_check: {{ url: \"{}/me\", status: 200 }}\n",
         h.base
     );
     if let Some(route) = login {
@@ -451,6 +457,32 @@ fn hostile_vendor_endpoints_end_as_errors_or_failures_and_the_run_finishes() {
             }],
         ));
     }
+    // A login that reaches an ACS whose page carries terminal escape sequences.
+    let full_login_plan = write(
+        dir.path(),
+        "full-login-plan.yaml",
+        &format!(
+            "plan: hostile-acs\ntitle: Hostile SP ACS\nrequires: [saml]\ntests:\n{}",
+            test_entry(
+                "hostile.acs",
+                "      - saml: { flow: sp-initiated, user: primary }\n        expect: { login: accepted }\n"
+            )
+        ),
+    );
+    runs.push((
+        "saml-acs-escape-codes".into(),
+        full_login_plan,
+        write(
+            dir.path(),
+            "login-valid.yaml",
+            &saml_target(&h, &idp, Some("login-valid"), None),
+        ),
+        vec![Expected {
+            test: "hostile.acs",
+            outcomes: FAIL,
+            any_of: &["Login failed"],
+        }],
+    ));
     let md_plan = write(
         dir.path(),
         "md-plan.yaml",

@@ -271,11 +271,17 @@ async fn handle(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         "escape-codes" => {
             // Terminal control sequences (colour, clear screen, window title, cursor moves),
             // a NUL and a bare CR in the body: evidence printed as is would let the vendor
-            // rewrite the user's terminal. (hyper refuses control characters in headers.)
+            // rewrite the user's terminal. hyper refuses C0 controls in header values but
+            // passes bytes >= 0x80: U+009B as UTF-8 is CSI (a control sequence introducer).
             let body = b"{\"detail\":\"\x1b[2J\x1b[31mFAKE PASS\x1b[0m\x1b]0;pwned\x07\x1b[1A\x00\rdone\"}";
-            stream
-                .write_all(&response("500 Internal Server Error", scim, "", body))
-                .await?;
+            let mut out = format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: {scim}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            )
+            .into_bytes();
+            out.extend_from_slice(b"X-Vendor: \xc2\x9b2J\xc2\x9b31mred\r\n\r\n");
+            out.extend_from_slice(body);
+            stream.write_all(&out).await?;
         }
         "escape-json" => {
             // The same sequences as JSON escapes: valid JSON whose values hold them.
@@ -298,6 +304,24 @@ async fn handle(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         "me" => {
             stream
                 .write_all(&response("200 OK", "application/json", "", b"{}"))
+                .await?;
+        }
+        "login-valid" => {
+            // A well-formed AuthnRequest, so the login goes on to the ACS.
+            let xml = authn_request("https://sp.hostile.test");
+            let extra = format!(
+                "Location: {SSO_URL}?SAMLRequest={}&RelayState=%2Fapp\r\n",
+                enc(&B64.encode(deflate(xml.as_bytes())))
+            );
+            stream
+                .write_all(&response("302 Found", "text/plain", &extra, b""))
+                .await?;
+        }
+        "acs-escape-codes" => {
+            // The ACS page a person would read: its text goes into the report.
+            let body = b"<html><head><title>x</title></head><body>\x1b[2J\x1b]0;pwned\x07\x1b[32mPASS  everything\x1b[0m\rLogin failed</body></html>";
+            stream
+                .write_all(&response("200 OK", "text/html", "", body))
                 .await?;
         }
         "login-deflate-bomb" => {
