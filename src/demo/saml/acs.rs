@@ -528,6 +528,11 @@ fn consume_last(sp: &Sp) -> bool {
     sp.cfg.breaks.has("saml-consume-last-assertion")
 }
 
+/// No validity window is checked anywhere (Conditions and SubjectConfirmationData).
+fn ignores_time(sp: &Sp) -> bool {
+    sp.cfg.breaks.has("saml-no-time-check")
+}
+
 /// Two parsers disagreeing on where the document ends.
 fn parser_differential(sp: &Sp) -> bool {
     sp.cfg.breaks.has("saml-parser-differential")
@@ -684,7 +689,7 @@ fn check_bearer_data(
         }
     }
     let until = attr("NotOnOrAfter").map(parse_time).transpose()?;
-    if !sp.cfg.breaks.has("saml-no-subject-expiry-check") {
+    if !sp.cfg.breaks.has("saml-no-subject-expiry-check") && !ignores_time(sp) {
         let not_on_or_after = until.ok_or(AcsError::SubjectNoExpiry)?;
         if now - skew >= not_on_or_after {
             return Err(AcsError::SubjectExpired(
@@ -711,7 +716,7 @@ fn check_conditions(
     let attr = |name: &str| conditions.and_then(|c| c.attr(name));
     let not_before = attr("NotBefore").map(parse_time).transpose()?;
     let not_on_or_after = attr("NotOnOrAfter").map(parse_time).transpose()?;
-    if !sp.cfg.breaks.has("saml-no-time-check") {
+    if !ignores_time(sp) {
         if let Some(nb) = not_before
             && now + skew < nb
         {

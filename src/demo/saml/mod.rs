@@ -92,7 +92,7 @@ pub const BREAKS: &[BreakInfo] = &[
     },
     BreakInfo {
         name: "saml-no-time-check",
-        summary: "Conditions NotBefore/NotOnOrAfter are ignored",
+        summary: "NotBefore/NotOnOrAfter are ignored everywhere (Conditions and SubjectConfirmationData)",
     },
     BreakInfo {
         name: "saml-no-subject-expiry-check",
