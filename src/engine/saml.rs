@@ -662,6 +662,19 @@ fn login_finding(
         (LoginExpect::Accepted, Verdict::Accepted) | (LoginExpect::Rejected, Verdict::Rejected) => {
             None
         }
+        // A forgery with no intact, genuinely signed assertion in it (tampered content, a
+        // foreign key): a session as anyone means the SP believed unverified content.
+        (LoginExpect::Rejected, Verdict::OtherIdentity(who))
+            if plan.attack.is_some() && report.genuine.is_none() =>
+        {
+            Some(finding(
+                "the forged Response to be refused".into(),
+                format!(
+                    "logged in as {who:?} from a Response whose signed content was changed or never signed by the IdP: {} (the ACS answered {})",
+                    report.decided_by, report.acs_answer
+                ),
+            ))
+        }
         (LoginExpect::Rejected, Verdict::OtherIdentity(_)) => None,
         (LoginExpect::Accepted, Verdict::Rejected) => Some(finding(
             format!("a session as {:?}", plan.name_id),

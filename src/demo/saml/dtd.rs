@@ -15,9 +15,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Most bytes the expanded document may have.
-pub const MAX_EXPANDED_BYTES: usize = 1024 * 1024;
+pub const MAX_EXPANDED_BYTES: usize = 4 * 1024 * 1024;
 /// Most entity references expanded in total (bounds work when entities expand to nothing).
-pub const MAX_EXPANSIONS: usize = 100_000;
+pub const MAX_EXPANSIONS: usize = 200_000;
 /// Most entity declarations in the internal subset.
 pub const MAX_ENTITIES: usize = 64;
 /// Deepest nesting of entity references inside entity values.

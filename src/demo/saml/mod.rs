@@ -59,6 +59,10 @@ pub const BREAKS: &[BreakInfo] = &[
         summary: "signatures are checked on every root element of the input, the Assertion read from the first root only (CVE-2025-25291/25292 class)",
     },
     BreakInfo {
+        name: "saml-no-digest-check",
+        summary: "Reference digests are not compared: only the SignatureValue over SignedInfo is verified, so signed content can be changed",
+    },
+    BreakInfo {
         name: "saml-digest-first-node",
         summary: "DigestValue is read from its first child node, so a comment there replaces the digest (CVE-2025-29775)",
     },

@@ -157,12 +157,14 @@ fn expansion_subset() -> String {
 }
 
 /// Nested internal entities expanding to about 1 MB as the value of one extra attribute.
+/// The IdP signs the expanded value, so an SP whose parser expands entities verifies the
+/// signature and logs the victim in: the expansion is observable, not just attempted.
 fn entity_expansion(s: &Scenario<'_>) -> Result<Forged, AttackError> {
-    let mark = marker();
-    let doc = signed_with_attribute(s, EXPANSION_ATTRIBUTE, &mark)?;
+    let expanded = EXPANSION_SEED.repeat(EXPANSION_FANOUT.pow(EXPANSION_LEVELS));
+    let doc = signed_with_attribute(s, EXPANSION_ATTRIBUTE, &expanded)?;
     let reference = format!("&e{EXPANSION_LEVELS};");
     Ok(forged(
-        with_doctype(&doc, &expansion_subset(), &mark, &reference),
+        with_doctype(&doc, &expansion_subset(), &expanded, &reference),
         s,
         None,
         format!(

@@ -819,3 +819,13 @@ async fn trust_cert_by_subject() {
         expect_forgery(&h, &other, false).await;
     }
 }
+
+#[tokio::test]
+async fn no_digest_check() {
+    use crate::saml::attacks::Attack;
+    for on in ON_OFF {
+        let h = Harness::for_break("saml-no-digest-check", on).await;
+        // The attacker's own signed assertion with the NameID changed after signing.
+        expect_forgery(&h, &forged(&h, Attack::TamperedNameId, None), on).await;
+    }
+}
