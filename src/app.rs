@@ -403,8 +403,19 @@ async fn execute(
     };
 
     let (interrupt_tx, interrupt_rx) = watch::channel(0u32);
+    // Registered here, before any test starts: `ctrl_c()` would only install its handler
+    // when the task first runs, and a Ctrl-C before that would kill the process with the
+    // default action, skipping cleanup.
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let signals = tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
+        loop {
+            let pressed = match &mut sigint {
+                Some(s) => s.recv().await.is_some(),
+                None => tokio::signal::ctrl_c().await.is_ok(),
+            };
+            if !pressed {
+                break;
+            }
             interrupt_tx.send_modify(|n| *n += 1);
         }
     });
