@@ -184,15 +184,28 @@ pub async fn run_test(
         evidence, notes, ..
     } = trail;
     *names = scope.names;
+    // Messages, findings and notes quote what the vendor sent: its control characters
+    // (terminal escape sequences) are escaped here, once, for every reporter.
+    let clean = |s: String| crate::http::printable(&s).into_owned();
+    let findings = ending
+        .findings
+        .into_iter()
+        .map(|f| Finding {
+            subject: clean(f.subject),
+            expected: clean(f.expected),
+            actual: clean(f.actual),
+            ..f
+        })
+        .collect();
     TestResult {
         id: test.id.clone(),
         plan: test.plan_id.clone(),
         title: test.title.clone(),
         severity: test.severity,
         outcome: ending.outcome,
-        message: ending.message,
-        findings: ending.findings,
-        notes,
+        message: clean(ending.message),
+        findings,
+        notes: notes.into_iter().map(clean).collect(),
         evidence,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         spec: test.spec.clone(),
