@@ -9,8 +9,8 @@ pub use crate::schema::SchemaKind;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0    every selected required test passed
-  1    a required test failed
+  0    every selected required (and critical) test passed
+  1    a required or critical test failed
   2    invalid invocation, plan or target (found before any network traffic)
   3    no required test failed, but at least one could not be judged (error)
   4    no test selected
@@ -73,7 +73,7 @@ pub enum Command {
         "  oinspect run --target acme.yaml --html report.html --github-summary   in a GitHub Actions step\n",
         "  oinspect -q run --target acme.yaml --format json > events.jsonl        JSON Lines for other tools\n",
         "\n",
-        "Exit codes: 0 passed, 1 required test failed, 2 invalid input, 3 errors, 4 no test selected, 130 interrupted",
+        "Exit codes: 0 passed, 1 required or critical test failed, 2 invalid input, 3 errors, 4 no test selected, 130 interrupted",
     ))]
     Run(RunArgs),
     /// List the tests of plans (ids, severities, titles)

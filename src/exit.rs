@@ -2,7 +2,7 @@
 
 /// Every selected required test passed.
 pub const OK: i32 = 0;
-/// A required test failed: the app misbehaved.
+/// A required or critical test failed: the app misbehaved.
 pub const REQUIRED_FAILED: i32 = 1;
 /// Invalid invocation, plan or target, found before any network traffic.
 pub const INVALID_INPUT: i32 = 2;
